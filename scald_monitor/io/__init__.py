@@ -1,0 +1,35 @@
+"""Storage backends behind one Aggregator/Consumer interface.
+
+``connect(entry)`` builds the right one from a ``backends:`` config entry; backend modules are imported only when
+used, so importing this package stays cheap.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .errors import BackendError, UnknownMeasurementError
+
+__all__ = ["BackendError", "UnknownMeasurementError", "connect"]
+
+_SQLITE_KEYS = ("path", "raw_retention", "timeout")
+
+
+def connect(entry: Mapping[str, Any], readonly: bool = False):
+    """An Aggregator (or, with ``readonly``, a Consumer that never creates anything) for a backend entry.
+
+    ``entry`` is one item of the config's ``backends:`` section, e.g. ``{"backend": "sqlite", "path": FILE}``.
+    """
+    kind = entry.get("backend")
+    if kind == "sqlite":
+        from . import sqlite
+
+        kwargs = {k: entry[k] for k in _SQLITE_KEYS if k in entry and entry[k] is not None}
+        if "path" not in kwargs:
+            raise ValueError("sqlite backend: 'path' is required")
+        if readonly:
+            kwargs.pop("raw_retention", None)
+            return sqlite.Consumer(**kwargs)
+        return sqlite.Aggregator(**kwargs)
+    if kind == "influxdb":
+        raise BackendError("the influxdb backend is not available in this version of scald-monitor")
+    raise ValueError(f"unknown backend kind {kind!r} (expected 'sqlite' or 'influxdb')")

@@ -1,0 +1,635 @@
+"""The embedded default store: one SQLite file (WAL mode), one writer process and any number of readers.
+
+Layout. Points are kept in *chunks*: one row per (series, level, aggregate, time window) holding a float64 blob of
+rows, so a store call of a million points writes a few thousand rows and a one-day read decodes a handful of blobs.
+- level 0 holds the raw points: rows ``(time, col1, ..., colN)`` in windows of ``RAW_SPAN`` seconds;
+- level ``dt`` (1, 10, ... 100000 s) holds, for each of min/median/max, rows ``(bucket_start, row_time, col1, ...)``
+  in windows of ``CHUNK_BUCKETS * dt`` seconds.
+A series is one tag combination of a measurement; the extra series ``tags = "*"`` holds the reduction across all
+tag combinations. Every aggregate is recomputed exactly from the raw points of its bucket whenever the bucket
+changes (late, out-of-order and duplicate points included). Buckets to recompute are recorded in the ``dirty``
+table inside the same transaction as the raw points, so a crash never loses that work; coarse levels (≥ 1000 s),
+whose buckets hold many raw points, are recomputed at most every ``coarse_delay * dt`` seconds during streaming and
+always by ``flush()``/``close()``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time as _time
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from .decimate import decimate
+from .errors import BackendError, UnknownMeasurementError
+from .schema import (AGGREGATES, LEVELS, Schema, SchemaRegistry, SeriesBatch, make_schema, normalize_columns,
+                     normalize_rows, schema_from_dict)
+
+FORMAT_VERSION = "1"
+RAW_SPAN = 100  # seconds of raw data per chunk
+CHUNK_BUCKETS = 100  # buckets per aggregate chunk
+AGG_CODE = {None: 0, "min": 1, "median": 2, "max": 3}
+ACROSS = "*"
+MAX_POINTS = 2000  # default resolution of a read that names no dt
+_IN_BATCH = 500  # parameters per "IN (...)" list
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS measurements(name TEXT PRIMARY KEY, schema TEXT NOT NULL, horizon REAL);
+CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, measurement TEXT NOT NULL, tags TEXT NOT NULL,
+    UNIQUE(measurement, tags));
+CREATE TABLE IF NOT EXISTS chunks(series INTEGER NOT NULL, dt INTEGER NOT NULL, agg INTEGER NOT NULL,
+    start INTEGER NOT NULL, last REAL NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY(series, dt, agg, start)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dirty(series INTEGER NOT NULL, dt INTEGER NOT NULL, bucket INTEGER NOT NULL,
+    PRIMARY KEY(series, dt, bucket)) WITHOUT ROWID;
+"""
+
+
+def _span(dt: int) -> int:
+    return RAW_SPAN if dt == 0 else CHUNK_BUCKETS * dt
+
+
+def _chunked(seq: Sequence, size: int = _IN_BATCH) -> Iterator[Sequence]:
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]
+
+
+def _merge_intervals(buckets: Mapping[int, np.ndarray]) -> list[tuple[float, float]]:
+    """The union of the time spans of the given buckets of every level, as sorted disjoint intervals."""
+    lo = np.concatenate([b.astype(np.float64) * level for level, b in buckets.items()])
+    hi = np.concatenate([(b.astype(np.float64) + 1) * level for level, b in buckets.items()])
+    order = np.argsort(lo, kind="stable")
+    lo, hi = lo[order], np.maximum.accumulate(hi[order])
+    new = np.concatenate(([True], lo[1:] > hi[:-1]))
+    starts = lo[new]
+    ends = hi[np.concatenate((np.flatnonzero(new)[1:] - 1, [len(lo) - 1]))]
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def pick_level(start: float, end: float, dt: int | None, max_points: int = MAX_POINTS) -> int:
+    """The coarsest level that still gives ``max_points`` over [start, end], or the ``dt`` asked for."""
+    if dt is not None:
+        if int(dt) != dt or int(dt) not in LEVELS:
+            raise ValueError(f"dt={dt!r} is not a stored resolution; use one of {', '.join(map(str, LEVELS))}")
+        return int(dt)
+    span = max(float(end) - float(start), 0.0)
+    for level in LEVELS:
+        if span / level <= max_points:
+            return level
+    return LEVELS[-1]
+
+
+def _check_range(start: Any, end: Any) -> tuple[float, float]:
+    try:
+        s, e = float(start), float(end)
+    except (TypeError, ValueError):
+        raise ValueError(f"start/end must be GPS seconds, got {start!r}, {end!r}") from None
+    if not (np.isfinite(s) and np.isfinite(e)):
+        raise ValueError("start/end must be finite")
+    if e < s:
+        raise ValueError(f"end {e} is before start {s}")
+    return s, e
+
+
+class _Store:
+    """What readers and the writer share: opening the file, error translation, schema lookup and reads."""
+
+    readonly = True
+
+    def __init__(self, path: str | os.PathLike = ":memory:", timeout: float = 30.0, max_points: int = MAX_POINTS):
+        self.path = str(path)
+        self.timeout = float(timeout)
+        self.max_points = int(max_points)
+        self.schemas = SchemaRegistry()
+        self._series_cache: dict[tuple[str, str], int] = {}
+        self._sid_width: dict[int, int] = {}
+        with self._errors():
+            self._conn = self._open()
+
+    # -- connection -------------------------------------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        if self.path == ":memory:":
+            raise ValueError("a read-only Consumer cannot open ':memory:'; read through the Aggregator instead")
+        p = Path(self.path)
+        if not p.exists():
+            raise BackendError(f"{self.path}: no such database (nothing has been stored there yet)")
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, timeout=self.timeout,
+                               isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # fail now on a corrupt file
+        return conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn sqlite3's exceptions into one clear BackendError naming the file."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            msg = str(exc)
+            if "locked" in msg or "busy" in msg:
+                raise BackendError(f"{self.path}: database is locked by another writer "
+                                   f"(waited {self.timeout:g} s): {msg}") from None
+            if "no such table" in msg:
+                raise BackendError(f"{self.path}: not a scald-monitor database (or nothing stored yet)") from None
+            raise BackendError(f"{self.path}: {msg}") from None
+        except sqlite3.DatabaseError as exc:
+            raise BackendError(f"{self.path}: not a SQLite database, or it is corrupt: {exc}") from None
+
+    def close(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+            self._conn = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- schema and series ------------------------------------------------------------------------------------
+    def _schema(self, measurement: str) -> Schema:
+        if measurement not in self.schemas:
+            with self._errors():
+                row = self._conn.execute("SELECT schema FROM measurements WHERE name = ?", (measurement,)).fetchone()
+            if row is not None:
+                self.schemas.add(schema_from_dict(json.loads(row[0])))
+        return self.schemas.get(measurement)
+
+    def measurements(self) -> list[str]:
+        """Every measurement stored in the file."""
+        with self._errors():
+            return [r[0] for r in self._conn.execute("SELECT name FROM measurements ORDER BY name")]
+
+    def _series_ids(self, measurement: str) -> dict[tuple[str, ...], int]:
+        """Per-tag series of a measurement (not the across-tags one)."""
+        with self._errors():
+            rows = self._conn.execute("SELECT id, tags FROM series WHERE measurement = ? AND tags != ?",
+                                      (measurement, ACROSS)).fetchall()
+        return {tuple(json.loads(tags)): sid for sid, tags in rows}
+
+    def _read_series_id(self, schema: Schema, tags: Any) -> int | None:
+        """The series to read: a full tag combination, or the across-tags reduction when ``tags`` is None."""
+        if tags is None or (not schema.tags and not tags):
+            key = ACROSS if schema.tags else "[]"
+        else:
+            key = json.dumps(list(self._tag_values(schema, tags)))
+        with self._errors():
+            row = self._conn.execute("SELECT id FROM series WHERE measurement = ? AND tags = ?",
+                                     (schema.measurement, key)).fetchone()
+        return None if row is None else row[0]
+
+    @staticmethod
+    def _tag_values(schema: Schema, tags: Any) -> tuple[str, ...]:
+        """Accept ligo-scald's ``[(name, value), ...]`` filters, a ``{name: value}`` dict, or a value tuple."""
+        if isinstance(tags, Mapping):
+            pairs = list(tags.items())
+        elif isinstance(tags, (list, tuple)) and tags and all(isinstance(t, (list, tuple)) and len(t) == 2
+                                                              for t in tags):
+            pairs = [tuple(t) for t in tags]
+        else:
+            values = (tags,) if isinstance(tags, str) else tuple(tags)
+            if len(values) != len(schema.tags):
+                raise ValueError(f"{schema.measurement}: give a value for each tag {list(schema.tags)}, got {tags!r}")
+            return tuple(str(v) for v in values)
+        given = dict((str(k), str(v)) for k, v in pairs)
+        unknown = [k for k in given if k not in schema.tags]
+        if unknown:
+            raise ValueError(f"{schema.measurement}: unknown tag(s) {unknown}; the schema has {list(schema.tags)}")
+        missing = [k for k in schema.tags if k not in given]
+        if missing:
+            raise ValueError(f"{schema.measurement}: tag filter lacks {missing}; give every tag "
+                             f"{list(schema.tags)}, or none for the reduction across tags")
+        return tuple(given[k] for k in schema.tags)
+
+    # -- chunk reads ------------------------------------------------------------------------------------------
+    def _read_chunks(self, sids: Sequence[int], dt: int, agg: int, start: float | None,
+                     end: float | None) -> dict[int, np.ndarray]:
+        """Rows of the given series/level/aggregate with first column in [start, end], one query per 500 series."""
+        width = self._width_for(sids, dt)
+        span = _span(dt)
+        lo = -(2 ** 62) if start is None else int(np.floor(start / span) * span)
+        hi = 2 ** 62 if end is None else int(np.floor(end))
+        parts: dict[int, list[np.ndarray]] = defaultdict(list)
+        with self._errors():
+            for group in _chunked(list(sids)):
+                q = (f"SELECT series, data FROM chunks WHERE series IN ({','.join('?' * len(group))}) "
+                     "AND dt = ? AND agg = ? AND start >= ? AND start <= ? ORDER BY series, start")
+                for sid, blob in self._conn.execute(q, (*group, dt, agg, lo, hi)):
+                    parts[sid].append(np.frombuffer(blob, dtype=np.float64).reshape(-1, width[sid]))
+        out = {}
+        for sid, blocks in parts.items():
+            rows = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+            if start is not None or end is not None:
+                t = rows[:, 0]
+                keep = np.ones(t.size, dtype=bool)
+                if start is not None:
+                    keep &= t >= start
+                if end is not None:
+                    keep &= t <= end
+                rows = rows[keep]
+            out[sid] = rows
+        return out
+
+    def _width_for(self, sids: Sequence[int], dt: int) -> dict[int, int]:
+        widths = {}
+        missing = [s for s in sids if s not in self._sid_width]
+        if missing:
+            with self._errors():
+                for group in _chunked(missing):
+                    q = (f"SELECT s.id, m.schema FROM series s JOIN measurements m ON m.name = s.measurement "
+                         f"WHERE s.id IN ({','.join('?' * len(group))})")
+                    for sid, schema in self._conn.execute(q, group):
+                        self._sid_width[sid] = len(json.loads(schema)["columns"])
+        for s in sids:
+            widths[s] = self._sid_width[s] + (1 if dt == 0 else 2)
+        return widths
+
+    # -- public readers ---------------------------------------------------------------------------------------
+    def _level(self, schema: Schema, start: float, end: float, aggregate: str | None,
+               dt: int | None) -> tuple[int, int]:
+        if aggregate is None and dt is None:
+            return 0, 0
+        if aggregate is None:
+            aggregate = schema.aggregate or "max"
+        if aggregate not in AGGREGATES:
+            raise ValueError(f"aggregate {aggregate!r} is not one of {', '.join(AGGREGATES)}")
+        return pick_level(start, end, dt, self.max_points), AGG_CODE[aggregate]
+
+    def _column_index(self, schema: Schema, column: str, dt: int) -> int:
+        if column not in schema.columns:
+            raise ValueError(f"{schema.measurement}: unknown column {column!r}; the schema has {list(schema.columns)}")
+        return schema.columns.index(column) + (1 if dt == 0 else 2)
+
+    def retrieve_timeseries(self, measurement: str, start: float, end: float, column: str, tags: Any = None,
+                            aggregate: str | None = None, dt: int | None = None) -> tuple[list[float], list[float]]:
+        """Points in [start, end] of one tag combination (``tags``) or of the reduction across tags (None).
+
+        With no ``aggregate`` and no ``dt`` the raw points are returned; otherwise the chosen aggregate at ``dt``,
+        or at the coarsest level that still gives ``max_points`` over the range.
+        """
+        start, end = _check_range(start, end)
+        schema = self._schema(measurement)
+        level, agg = self._level(schema, start, end, aggregate, dt)
+        col = self._column_index(schema, column, level)
+        sid = self._read_series_id(schema, tags)
+        if sid is None:
+            return [], []
+        rows = self._read_chunks([sid], level, agg, start, end).get(sid)
+        if rows is None:
+            return [], []
+        return rows[:, 0].tolist(), rows[:, col].tolist()
+
+    def retrieve_timeseries_by_tag(self, measurement: str, start: float, end: float, column: str,
+                                   aggregate: str | None = None, dt: int | None = None
+                                   ) -> dict[tuple[str, ...], tuple[list[float], list[float]]]:
+        """Every tag combination's points in one query: ``{tag_values: (times, values)}``."""
+        start, end = _check_range(start, end)
+        schema = self._schema(measurement)
+        level, agg = self._level(schema, start, end, aggregate, dt)
+        col = self._column_index(schema, column, level)
+        ids = self._series_ids(measurement)
+        rows = self._read_chunks(list(ids.values()), level, agg, start, end)
+        return {tags: (rows[sid][:, 0].tolist(), rows[sid][:, col].tolist())
+                for tags, sid in sorted(ids.items()) if sid in rows and len(rows[sid])}
+
+    def retrieve_latest(self, measurement: str, column: str, tags: Any = None, aggregate: str | None = None,
+                        dt: int | None = None, num_latest: int = 1) -> tuple[list[float], list[float]]:
+        """The newest ``num_latest`` points (oldest first) of one series or of the across-tags reduction."""
+        schema = self._schema(measurement)
+        level, agg = self._level(schema, 0, 0, aggregate, dt)
+        col = self._column_index(schema, column, level)
+        sid = self._read_series_id(schema, tags)
+        if sid is None:
+            return [], []
+        width = self._width_for([sid], level)[sid]
+        blocks, have = [], 0
+        with self._errors():
+            cur = self._conn.execute("SELECT data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
+                                     "ORDER BY start DESC", (sid, level, agg))
+            for (blob,) in cur:
+                block = np.frombuffer(blob, dtype=np.float64).reshape(-1, width)
+                blocks.append(block)
+                have += len(block)
+                if have >= num_latest:
+                    break
+        if not blocks:
+            return [], []
+        rows = np.concatenate(blocks[::-1])[-int(num_latest):]
+        return rows[:, 0].tolist(), rows[:, col].tolist()
+
+    def retrieve_latest_by_tag(self, measurement: str, column: str, aggregate: str | None = None,
+                               dt: int | None = None) -> dict[tuple[str, ...], tuple[float, float]]:
+        """The newest point of every tag combination, in one query: ``{tag_values: (time, value)}``."""
+        schema = self._schema(measurement)
+        level, agg = self._level(schema, 0, 0, aggregate, dt)
+        col = self._column_index(schema, column, level)
+        ids = self._series_ids(measurement)
+        if not ids:
+            return {}
+        by_sid = {sid: tags for tags, sid in ids.items()}
+        width = self._width_for(list(by_sid), level)
+        out = {}
+        with self._errors():
+            for group in _chunked(list(by_sid)):
+                marks = ",".join("?" * len(group))
+                q = ("SELECT c.series, c.data FROM chunks c JOIN (SELECT series, MAX(start) AS s FROM chunks "
+                     f"WHERE series IN ({marks}) AND dt = ? AND agg = ? GROUP BY series) m "
+                     "ON c.series = m.series AND c.start = m.s WHERE c.dt = ? AND c.agg = ?")
+                for sid, blob in self._conn.execute(q, (*group, level, agg, level, agg)):
+                    last = np.frombuffer(blob, dtype=np.float64).reshape(-1, width[sid])[-1]
+                    out[by_sid[sid]] = (float(last[0]), float(last[col]))
+        return dict(sorted(out.items()))
+
+
+class Consumer(_Store):
+    """Read-only access (``mode=ro``): never creates the database file, safe beside a running writer."""
+
+    def __init__(self, path: str | os.PathLike, timeout: float = 30.0, max_points: int = MAX_POINTS, **_: Any):
+        super().__init__(path, timeout=timeout, max_points=max_points)
+
+
+class Aggregator(_Store):
+    """Stores rows or columns of data and keeps exact min/median/max decimations at 1 s ... 100000 s.
+
+    ``Aggregator(path=FILE)`` creates the file when needed. ``raw_retention`` (seconds) bounds how long raw points
+    are kept (None: forever); aggregates are kept forever. The constructor takes ligo-scald's keyword arguments
+    (``reduce_dt``, ``reduce_across_tags``...) and ignores the ones that do not apply to SQLite.
+    """
+
+    readonly = False
+
+    def __init__(self, path: str | os.PathLike = ":memory:", raw_retention: float | None = None,
+                 timeout: float = 30.0, coarse_delay: float = 0.01, max_points: int = MAX_POINTS, **_: Any):
+        if raw_retention is not None and not raw_retention > 0:
+            raise ValueError(f"raw_retention must be a positive number of seconds or None, got {raw_retention!r}")
+        self.raw_retention = raw_retention
+        self.coarse_delay = float(coarse_delay)
+        self._last_run: dict[tuple[str, int], float] = {}
+        super().__init__(path, timeout=timeout, max_points=max_points)
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.executescript(_DDL)
+        version = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        if version is None:
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT_VERSION,))
+        elif version[0] != FORMAT_VERSION:
+            raise BackendError(f"{self.path}: storage format {version[0]} is not supported (expected "
+                               f"{FORMAT_VERSION})")
+        return conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: everything in it lands, or nothing does."""
+        with self._errors():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # -- schema -----------------------------------------------------------------------------------------------
+    def register_schema(self, measurement: str, columns: str | Sequence[str], column_key: str | None = None,
+                        tags: str | Sequence[str] | None = None, tag_key: str | None = None,
+                        aggregate: str | None = None) -> Schema:
+        """Declare a measurement (ligo-scald's signature); persisted so readers know it without a config."""
+        schema = make_schema(measurement, columns, column_key, tags, tag_key, aggregate)
+        with self._errors():
+            row = self._conn.execute("SELECT schema FROM measurements WHERE name = ?", (measurement,)).fetchone()
+        if row is not None:
+            self.schemas.add(schema_from_dict(json.loads(row[0])))  # stored layout wins; mismatch raises below
+        self.schemas.add(schema)
+        with self._transaction() as conn:
+            conn.execute("INSERT INTO measurements(name, schema) VALUES (?, ?) ON CONFLICT(name) DO UPDATE "
+                         "SET schema = excluded.schema", (measurement, json.dumps(schema.to_dict())))
+        return schema
+
+    def load(self, path: str | None = None) -> None:
+        """Register every schema of a scald config file (``$SCALDRC_PATH`` by default), as ligo-scald does."""
+        from ..config import load, resolve_path
+
+        cfg = load(resolve_path(path))
+        for spec in cfg.schemas.values():
+            if spec.measurement not in self.schemas:
+                self.register_schema(spec.measurement, spec.columns, spec.column_key, spec.tags or None,
+                                     spec.tag_key, spec.aggregate)
+
+    # -- writes -----------------------------------------------------------------------------------------------
+    def store_columns(self, measurement: str, data: Mapping[Any, Any], aggregate: str | None = None) -> int:
+        """Store ``{tags: {'time': [...], 'fields': {col: [...]}}}``; returns the number of points stored.
+
+        ``aggregate`` is accepted for ligo-scald compatibility: min, median and max are always all kept.
+        """
+        schema = self._schema(measurement)
+        return self._store(schema, normalize_columns(schema, data))
+
+    def store_rows(self, measurement: str, data: Mapping[Any, Any], aggregate: str | None = None) -> int:
+        """Store ``{tags: [{'time': t, 'fields': {col: v}}, ...]}``; returns the number of points stored."""
+        schema = self._schema(measurement)
+        return self._store(schema, normalize_rows(schema, data))
+
+    def _store(self, schema: Schema, batches: list[SeriesBatch]) -> int:
+        with self._transaction() as conn:
+            horizon = conn.execute("SELECT horizon FROM measurements WHERE name = ?",
+                                   (schema.measurement,)).fetchone()[0]
+            if horizon is not None:
+                oldest = min(float(b.time.min()) for b in batches)
+                if oldest < horizon:
+                    raise ValueError(f"{schema.measurement}: point at GPS {oldest} is older than GPS {horizon}, "
+                                     f"before which raw data were pruned (raw_retention={self.raw_retention}); "
+                                     "exact aggregates cannot be recomputed there")
+            across = self._series_id(schema.measurement, ACROSS) if schema.tags else None
+            pending: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
+            for batch in batches:
+                sid = self._series_id(schema.measurement, json.dumps(list(batch.tags)))
+                order = np.argsort(batch.time, kind="stable")
+                t, v = batch.time[order], batch.values[order]
+                last_of_dup = np.concatenate((t[1:] != t[:-1], [True]))  # a repeated time: the last one wins
+                rows = np.column_stack((t[last_of_dup], v[last_of_dup]))
+                self._upsert(sid, 0, 0, rows, rows[:, 0])
+                for level in LEVELS:
+                    buckets = np.unique(np.floor(rows[:, 0] / level)).astype(np.int64).tolist()
+                    for target in (sid, across) if across is not None else (sid,):
+                        pending[target][level].update(buckets)
+            self._process_dirty(schema, force=False, pending=pending)
+        return sum(len(b.time) for b in batches)
+
+    def flush(self) -> None:
+        """Bring every aggregate level up to date (the coarse levels are otherwise refreshed periodically)."""
+        for schema in list(self.schemas):
+            with self._transaction():
+                self._process_dirty(schema, force=True)
+
+    def close(self) -> None:
+        if getattr(self, "_conn", None) is not None:
+            try:
+                self.flush()
+            finally:
+                super().close()
+
+    def _series_id(self, measurement: str, tags_json: str) -> int:
+        key = (measurement, tags_json)
+        sid = self._series_cache.get(key)
+        if sid is None:
+            self._conn.execute("INSERT OR IGNORE INTO series(measurement, tags) VALUES (?, ?)", key)
+            sid = self._conn.execute("SELECT id FROM series WHERE measurement = ? AND tags = ?", key).fetchone()[0]
+            self._series_cache[key] = sid
+        return sid
+
+    def _upsert(self, sid: int, dt: int, agg: int, new_rows: np.ndarray, drop_keys: np.ndarray) -> None:
+        """Merge ``new_rows`` (sorted by first column) into the chunks of one series/level/aggregate.
+
+        Existing rows whose first column is in ``drop_keys`` are removed first: for raw points that makes a
+        repeated time replace the old point; for aggregates it replaces (or removes) recomputed buckets.
+        """
+        span = _span(dt)
+        new_chunk = (np.floor(new_rows[:, 0] / span) * span).astype(np.int64)
+        drop_chunk = np.unique((np.floor(drop_keys / span) * span).astype(np.int64))
+        starts = np.union1d(np.unique(new_chunk), drop_chunk)
+        width = new_rows.shape[1]
+        existing = {}
+        for group in _chunked(starts.tolist()):
+            q = (f"SELECT start, data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
+                 f"AND start IN ({','.join('?' * len(group))})")
+            for start, blob in self._conn.execute(q, (sid, dt, agg, *group)):
+                existing[start] = np.frombuffer(blob, dtype=np.float64).reshape(-1, width)
+        bounds = np.searchsorted(new_chunk, starts, side="left").tolist() + [len(new_chunk)]
+        writes, deletes = [], []
+        for i, start in enumerate(starts.tolist()):
+            rows = new_rows[bounds[i]:bounds[i + 1]]
+            old = existing.get(start)
+            if old is not None:
+                old = old[~np.isin(old[:, 0], drop_keys)]
+                if len(old):
+                    rows = np.concatenate((old, rows))
+                    rows = rows[np.argsort(rows[:, 0], kind="stable")]
+            if len(rows):
+                writes.append((sid, dt, agg, start, float(rows[-1, 0]), len(rows),
+                               np.ascontiguousarray(rows).tobytes()))
+            elif old is not None:
+                deletes.append((sid, dt, agg, start))
+        if writes:
+            self._conn.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)", writes)
+        if deletes:
+            self._conn.executemany("DELETE FROM chunks WHERE series = ? AND dt = ? AND agg = ? AND start = ?",
+                                   deletes)
+
+    def _due_levels(self, measurement: str, force: bool) -> list[int]:
+        now = _time.monotonic()
+        due = []
+        for level in LEVELS:
+            last = self._last_run.get((measurement, level))
+            if force or last is None or level < 1000 or now - last >= self.coarse_delay * level:
+                due.append(level)
+        return due
+
+    def _process_dirty(self, schema: Schema, force: bool,
+                       pending: Mapping[int, Mapping[int, set[int]]] | None = None) -> None:
+        """Recompute dirty buckets of the levels that are due, from the raw points, inside the transaction.
+
+        ``pending`` holds the buckets this call touched; those of levels not yet due are recorded in the ``dirty``
+        table (in the same transaction) for a later call or ``flush()``.
+        """
+        m = schema.measurement
+        due = self._due_levels(m, force)
+        work: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
+        later = []
+        for sid, levels in (pending or {}).items():
+            for level, buckets in levels.items():
+                if level in due:
+                    work[sid][level].update(buckets)
+                else:
+                    later.extend((sid, level, b) for b in buckets)
+        if later:
+            self._conn.executemany("INSERT OR IGNORE INTO dirty VALUES (?, ?, ?)", later)
+        marks = ",".join("?" * len(due))
+        stored = self._conn.execute(
+            f"SELECT d.series, d.dt, d.bucket FROM dirty d JOIN series s ON s.id = d.series "
+            f"WHERE s.measurement = ? AND d.dt IN ({marks})", (m, *due)).fetchall()
+        for sid, level, bucket in stored:
+            work[sid][level].add(bucket)
+        if stored:
+            self._conn.executemany("DELETE FROM dirty WHERE series = ? AND dt = ? AND bucket = ?", stored)
+        now = _time.monotonic()
+        for level in due:
+            self._last_run[(m, level)] = now
+        if work:
+            self._recompute(schema, work)
+        self._prune(schema)
+
+    def _recompute(self, schema: Schema, work: Mapping[int, Mapping[int, set[int]]]) -> None:
+        ids = self._series_ids(schema.measurement)
+        per_tag = set(ids.values())
+        key_col = schema.columns.index(schema.column_key)
+        for sid, levels in work.items():
+            across = sid not in per_tag and bool(schema.tags)
+            sources = list(ids.values()) if across else [sid]
+            buckets = {level: np.fromiter(bks, dtype=np.int64, count=len(bks)) for level, bks in levels.items()}
+            raw_t, raw_v, raw_src = self._raw_for(sources, buckets)
+            for level, b in buckets.items():
+                bucket_of = np.floor(raw_t / level).astype(np.int64)
+                if len(b) < len(np.unique(bucket_of)):
+                    keep = np.isin(bucket_of, b)
+                    t, v, src = raw_t[keep], raw_v[keep], raw_src[keep]
+                else:
+                    t, v, src = raw_t, raw_v, raw_src
+                dec = decimate(t, v[:, key_col], level, src if across else None)
+                for name in AGGREGATES:
+                    idx = dec.index[name]
+                    agg_rows = np.column_stack((dec.starts, t[idx], v[idx]))
+                    self._upsert(sid, level, AGG_CODE[name], agg_rows, np.sort(b).astype(np.float64) * level)
+
+    def _raw_for(self, sources: list[int], buckets: Mapping[int, np.ndarray]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Raw points of ``sources`` covering the dirty buckets: merged intervals, one read per interval."""
+        intervals = _merge_intervals(buckets)
+        ts, vs, ss = [], [], []
+        for lo, hi in intervals:
+            chunks = self._read_chunks(sources, 0, 0, lo, np.nextafter(hi, -np.inf))
+            for i, sid in enumerate(sources):
+                rows = chunks.get(sid)
+                if rows is not None and len(rows):
+                    ts.append(rows[:, 0])
+                    vs.append(rows[:, 1:])
+                    ss.append(np.full(len(rows), i, dtype=np.int64))
+        if not ts:
+            return np.empty(0), np.empty((0, 0)), np.empty(0, dtype=np.int64)
+        return np.concatenate(ts), np.concatenate(vs), np.concatenate(ss)
+
+    def _prune(self, schema: Schema) -> None:
+        """Drop raw chunks older than ``raw_retention``, never those still needed for a pending recomputation."""
+        if self.raw_retention is None:
+            return
+        conn = self._conn
+        sids = list(self._series_ids(schema.measurement).values())
+        if not sids:
+            return
+        marks = ",".join("?" * len(sids))
+        newest = conn.execute(f"SELECT MAX(last) FROM chunks WHERE dt = 0 AND series IN ({marks})", sids).fetchone()[0]
+        if newest is None:
+            return
+        coarsest = LEVELS[-1]
+        horizon = np.floor((newest - self.raw_retention) / coarsest) * coarsest
+        pending = conn.execute(f"SELECT MIN(bucket * dt) FROM dirty WHERE series IN (SELECT id FROM series "
+                               f"WHERE measurement = ?)", (schema.measurement,)).fetchone()[0]
+        if pending is not None:
+            horizon = min(horizon, np.floor(pending / coarsest) * coarsest)
+        old = conn.execute("SELECT horizon FROM measurements WHERE name = ?", (schema.measurement,)).fetchone()[0]
+        if old is not None and horizon <= old:
+            return
+        conn.execute(f"DELETE FROM chunks WHERE dt = 0 AND series IN ({marks}) AND start + ? <= ?",
+                     (*sids, RAW_SPAN, int(horizon)))
+        conn.execute("UPDATE measurements SET horizon = ? WHERE name = ?", (float(horizon), schema.measurement))
