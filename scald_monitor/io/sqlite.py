@@ -2,15 +2,19 @@
 
 Layout. Points are kept in *chunks*: one row per (series, level, aggregate, time window) holding a float64 blob of
 rows, so a store call of a million points writes a few thousand rows and a one-day read decodes a handful of blobs.
+
 - level 0 holds the raw points: rows ``(time, col1, ..., colN)`` in windows of ``RAW_SPAN`` seconds;
-- level ``dt`` (1, 10, ... 100000 s) holds, for each of min/median/max, rows ``(bucket_start, row_time, col1, ...)``
-  in windows of ``CHUNK_BUCKETS * dt`` seconds.
-A series is one tag combination of a measurement; the extra series ``tags = "*"`` holds the reduction across all
-tag combinations. Every aggregate is recomputed exactly from the raw points of its bucket whenever the bucket
-changes (late, out-of-order and duplicate points included). Buckets to recompute are recorded in the ``dirty``
-table inside the same transaction as the raw points, so a crash never loses that work; coarse levels (≥ 1000 s),
-whose buckets hold many raw points, are recomputed at most every ``coarse_delay * dt`` seconds during streaming and
-always by ``flush()``/``close()``.
+- levels 10 ... 100000 hold, for each of min/median/max, rows ``(bucket_start, row_time, col1, ...)`` in windows of
+  ``CHUNK_BUCKETS * dt`` seconds;
+- level 1 is computed from the raw points when read (a 1 s bucket rarely holds more than a few points, so storing
+  it would triple the data for nothing); it is stored only for the time range whose raw points were pruned.
+
+A series is one tag combination of a measurement; the extra series ``tags = "*"`` is the reduction across all tag
+combinations. Every aggregate is recomputed exactly from the raw points of its bucket whenever the bucket changes
+(late, out-of-order and repeated points included). Buckets still to recompute are kept in the ``dirty`` table in the
+same transaction as the raw points, so a crash never loses that work. Coarse levels (≥ 1000 s), whose buckets hold
+many raw points, are recomputed at most every ``coarse_delay * dt`` seconds while streaming, and always by
+``flush()`` / ``close()``.
 """
 from __future__ import annotations
 
@@ -25,15 +29,16 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .decimate import decimate
-from .errors import BackendError, UnknownMeasurementError
+from .decimate import decimate_levels
+from .errors import BackendError
 from .schema import (AGGREGATES, LEVELS, Schema, SchemaRegistry, SeriesBatch, make_schema, normalize_columns,
                      normalize_rows, schema_from_dict)
 
 FORMAT_VERSION = "1"
-RAW_SPAN = 100  # seconds of raw data per chunk
+RAW_SPAN = 100  # seconds of raw data per chunk (a multiple of every stored level's dt divides it: 1 s buckets fit)
 CHUNK_BUCKETS = 100  # buckets per aggregate chunk
-AGG_CODE = {None: 0, "min": 1, "median": 2, "max": 3}
+STORED_LEVELS = tuple(level for level in LEVELS if level > 1)
+AGG_CODE = {"min": 1, "median": 2, "max": 3}
 ACROSS = "*"
 MAX_POINTS = 2000  # default resolution of a read that names no dt
 _IN_BATCH = 500  # parameters per "IN (...)" list
@@ -52,7 +57,7 @@ CREATE TABLE IF NOT EXISTS dirty(series INTEGER NOT NULL, dt INTEGER NOT NULL, b
 
 
 def _span(dt: int) -> int:
-    return RAW_SPAN if dt == 0 else CHUNK_BUCKETS * dt
+    return RAW_SPAN if dt in (0, 1) else CHUNK_BUCKETS * dt
 
 
 def _chunked(seq: Sequence, size: int = _IN_BATCH) -> Iterator[Sequence]:
@@ -60,22 +65,32 @@ def _chunked(seq: Sequence, size: int = _IN_BATCH) -> Iterator[Sequence]:
         yield seq[i:i + size]
 
 
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """Distinct values of an already sorted array (cheaper than np.unique)."""
+    if values.size == 0:
+        return values
+    return values[np.concatenate(([True], values[1:] != values[:-1]))]
+
+
 def _merge_intervals(buckets: Mapping[int, np.ndarray]) -> list[tuple[float, float]]:
-    """The union of the time spans of the given buckets of every level, as sorted disjoint intervals."""
+    """The union of the time spans of the given buckets of every level, as sorted disjoint [lo, hi) intervals."""
     lo = np.concatenate([b.astype(np.float64) * level for level, b in buckets.items()])
     hi = np.concatenate([(b.astype(np.float64) + 1) * level for level, b in buckets.items()])
     order = np.argsort(lo, kind="stable")
     lo, hi = lo[order], np.maximum.accumulate(hi[order])
     new = np.concatenate(([True], lo[1:] > hi[:-1]))
-    starts = lo[new]
     ends = hi[np.concatenate((np.flatnonzero(new)[1:] - 1, [len(lo) - 1]))]
-    return list(zip(starts.tolist(), ends.tolist()))
+    return list(zip(lo[new].tolist(), ends.tolist()))
 
 
 def pick_level(start: float, end: float, dt: int | None, max_points: int = MAX_POINTS) -> int:
     """The coarsest level that still gives ``max_points`` over [start, end], or the ``dt`` asked for."""
     if dt is not None:
-        if int(dt) != dt or int(dt) not in LEVELS:
+        if isinstance(dt, bool) or int(dt) != dt or int(dt) not in LEVELS:
             raise ValueError(f"dt={dt!r} is not a stored resolution; use one of {', '.join(map(str, LEVELS))}")
         return int(dt)
     span = max(float(end) - float(start), 0.0)
@@ -97,10 +112,14 @@ def _check_range(start: Any, end: Any) -> tuple[float, float]:
     return s, e
 
 
+def _agg_rows(time: np.ndarray, values: np.ndarray, dec, name: str) -> np.ndarray:
+    """Rows ``(bucket_start, row_time, cols...)`` of one aggregate of a decimation."""
+    idx = dec.index[name]
+    return np.column_stack((dec.starts, time[idx], values[idx]))
+
+
 class _Store:
     """What readers and the writer share: opening the file, error translation, schema lookup and reads."""
-
-    readonly = True
 
     def __init__(self, path: str | os.PathLike = ":memory:", timeout: float = 30.0, max_points: int = MAX_POINTS):
         self.path = str(path)
@@ -108,7 +127,6 @@ class _Store:
         self.max_points = int(max_points)
         self.schemas = SchemaRegistry()
         self._series_cache: dict[tuple[str, str], int] = {}
-        self._sid_width: dict[int, int] = {}
         with self._errors():
             self._conn = self._open()
 
@@ -122,7 +140,7 @@ class _Store:
         conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, timeout=self.timeout,
                                isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA query_only = ON")
-        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # fail now on a corrupt file
+        conn.execute("SELECT COUNT(*) FROM measurements").fetchone()  # fail now on a corrupt or foreign file
         return conn
 
     @contextmanager
@@ -136,7 +154,7 @@ class _Store:
                 raise BackendError(f"{self.path}: database is locked by another writer "
                                    f"(waited {self.timeout:g} s): {msg}") from None
             if "no such table" in msg:
-                raise BackendError(f"{self.path}: not a scald-monitor database (or nothing stored yet)") from None
+                raise BackendError(f"{self.path}: not a scald-monitor database") from None
             raise BackendError(f"{self.path}: {msg}") from None
         except sqlite3.DatabaseError as exc:
             raise BackendError(f"{self.path}: not a SQLite database, or it is corrupt: {exc}") from None
@@ -150,7 +168,7 @@ class _Store:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
     # -- schema and series ------------------------------------------------------------------------------------
@@ -168,7 +186,7 @@ class _Store:
             return [r[0] for r in self._conn.execute("SELECT name FROM measurements ORDER BY name")]
 
     def _series_ids(self, measurement: str) -> dict[tuple[str, ...], int]:
-        """Per-tag series of a measurement (not the across-tags one)."""
+        """Per-tag series of a measurement (not the across-tags one), by tag values."""
         with self._errors():
             rows = self._conn.execute("SELECT id, tags FROM series WHERE measurement = ? AND tags != ?",
                                       (measurement, ACROSS)).fetchall()
@@ -198,7 +216,7 @@ class _Store:
             if len(values) != len(schema.tags):
                 raise ValueError(f"{schema.measurement}: give a value for each tag {list(schema.tags)}, got {tags!r}")
             return tuple(str(v) for v in values)
-        given = dict((str(k), str(v)) for k, v in pairs)
+        given = {str(k): str(v) for k, v in pairs}
         unknown = [k for k in given if k not in schema.tags]
         if unknown:
             raise ValueError(f"{schema.measurement}: unknown tag(s) {unknown}; the schema has {list(schema.tags)}")
@@ -208,48 +226,111 @@ class _Store:
                              f"{list(schema.tags)}, or none for the reduction across tags")
         return tuple(given[k] for k in schema.tags)
 
+    def _sources(self, schema: Schema, sid: int) -> list[int]:
+        """The raw series an aggregate series is computed from: itself, or every tag combination for '*'."""
+        ids = self._series_ids(schema.measurement)
+        return [sid] if not schema.tags or sid in ids.values() else sorted(ids.values())
+
     # -- chunk reads ------------------------------------------------------------------------------------------
-    def _read_chunks(self, sids: Sequence[int], dt: int, agg: int, start: float | None,
+    def _read_chunks(self, sids: Sequence[int], width: int, dt: int, agg: int, start: float | None,
                      end: float | None) -> dict[int, np.ndarray]:
-        """Rows of the given series/level/aggregate with first column in [start, end], one query per 500 series."""
-        width = self._width_for(sids, dt)
+        """Rows of the given series/level/aggregate whose first column is in [start, end]."""
         span = _span(dt)
         lo = -(2 ** 62) if start is None else int(np.floor(start / span) * span)
         hi = 2 ** 62 if end is None else int(np.floor(end))
         parts: dict[int, list[np.ndarray]] = defaultdict(list)
         with self._errors():
             for group in _chunked(list(sids)):
-                q = (f"SELECT series, data FROM chunks WHERE series IN ({','.join('?' * len(group))}) "
+                q = (f"SELECT series, data FROM chunks WHERE series IN ({_marks(len(group))}) "
                      "AND dt = ? AND agg = ? AND start >= ? AND start <= ? ORDER BY series, start")
                 for sid, blob in self._conn.execute(q, (*group, dt, agg, lo, hi)):
-                    parts[sid].append(np.frombuffer(blob, dtype=np.float64).reshape(-1, width[sid]))
+                    parts[sid].append(np.frombuffer(blob, dtype=np.float64).reshape(-1, width))
         out = {}
         for sid, blocks in parts.items():
             rows = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
-            if start is not None or end is not None:
-                t = rows[:, 0]
-                keep = np.ones(t.size, dtype=bool)
-                if start is not None:
-                    keep &= t >= start
-                if end is not None:
-                    keep &= t <= end
-                rows = rows[keep]
+            t = rows[:, 0]
+            if start is not None and end is not None:
+                rows = rows[(t >= start) & (t <= end)]
+            elif start is not None:
+                rows = rows[t >= start]
+            elif end is not None:
+                rows = rows[t <= end]
             out[sid] = rows
         return out
 
-    def _width_for(self, sids: Sequence[int], dt: int) -> dict[int, int]:
-        widths = {}
-        missing = [s for s in sids if s not in self._sid_width]
-        if missing:
-            with self._errors():
-                for group in _chunked(missing):
-                    q = (f"SELECT s.id, m.schema FROM series s JOIN measurements m ON m.name = s.measurement "
-                         f"WHERE s.id IN ({','.join('?' * len(group))})")
-                    for sid, schema in self._conn.execute(q, group):
-                        self._sid_width[sid] = len(json.loads(schema)["columns"])
-        for s in sids:
-            widths[s] = self._sid_width[s] + (1 if dt == 0 else 2)
-        return widths
+    def _level1(self, schema: Schema, sids: Sequence[int], agg: int, start: float, end: float
+                ) -> dict[int, np.ndarray]:
+        """The 1 s level over [start, end]: stored rows (pruned ranges) plus rows computed from raw points."""
+        width = len(schema.columns)
+        out = self._read_chunks(sids, width + 2, 1, agg, start, end)
+        sources = {sid: self._sources(schema, sid) for sid in sids}
+        needed = sorted({s for srcs in sources.values() for s in srcs})
+        raw = self._read_chunks(needed, width + 1, 0, 0, np.floor(start), np.nextafter(np.floor(end) + 1, -np.inf))
+        name = {v: k for k, v in AGG_CODE.items()}[agg]
+        key = schema.columns.index(schema.column_key)
+        for sid, srcs in sources.items():
+            blocks = [raw[s] for s in srcs if s in raw and len(raw[s])]
+            if not blocks:
+                continue
+            rows = np.concatenate(blocks)
+            src = np.concatenate([np.full(len(raw[s]), i) for i, s in enumerate(srcs) if s in raw and len(raw[s])])
+            dec = decimate_levels(rows[:, 0], rows[:, 1 + key], {1: None}, src if len(srcs) > 1 else None)[1]
+            computed = _agg_rows(rows[:, 0], rows[:, 1:], dec, name)
+            computed = computed[(computed[:, 0] >= start) & (computed[:, 0] <= end)]
+            if sid in out and len(out[sid]):
+                computed = np.concatenate((out[sid], computed))
+                computed = computed[np.argsort(computed[:, 0], kind="stable")]
+            out[sid] = computed
+        return out
+
+    def _read_level(self, schema: Schema, sids: Sequence[int], level: int, agg: int, start: float,
+                    end: float) -> dict[int, np.ndarray]:
+        width = len(schema.columns) + (1 if level == 0 else 2)
+        if level == 1:
+            return self._level1(schema, sids, agg, start, end)
+        return self._read_chunks(sids, width, level, agg, start, end)
+
+    def _latest_rows(self, schema: Schema, sid: int, level: int, agg: int, num: int) -> np.ndarray | None:
+        """The newest ``num`` rows of a series, walking its chunks backwards from the newest."""
+        if level == 1:
+            return self._latest_level1(schema, sid, agg, num)
+        width = len(schema.columns) + (1 if level == 0 else 2)
+        blocks, have = [], 0
+        with self._errors():
+            cur = self._conn.execute("SELECT data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
+                                     "ORDER BY start DESC", (sid, level, agg))
+            for (blob,) in cur:
+                blocks.append(np.frombuffer(blob, dtype=np.float64).reshape(-1, width))
+                have += len(blocks[-1])
+                if have >= num:
+                    break
+        return np.concatenate(blocks[::-1])[-num:] if blocks else None
+
+    def _latest_level1(self, schema: Schema, sid: int, agg: int, num: int) -> np.ndarray | None:
+        """Newest 1 s buckets: raw windows walked backwards (a 1 s bucket never straddles two windows)."""
+        srcs = self._sources(schema, sid)
+        with self._errors():
+            starts = [r[0] for r in self._conn.execute(
+                f"SELECT DISTINCT start FROM chunks WHERE dt = 0 AND series IN ({_marks(len(srcs))}) "
+                "ORDER BY start DESC", srcs)]
+        found: list[np.ndarray] = []
+        have = 0
+        for window in starts:
+            rows = self._level1(schema, [sid], agg, window, window + RAW_SPAN - 1).get(sid)
+            if rows is not None and len(rows):
+                found.append(rows)
+                have += len(rows)
+                if have >= num:
+                    break
+        if have < num:  # older buckets may be stored (raw pruned)
+            older = self._read_chunks([sid], len(schema.columns) + 2, 1, agg, None,
+                                      (min(starts) - 1) if starts else None).get(sid)
+            if older is not None and len(older):
+                found.append(older)
+        if not found:
+            return None
+        rows = np.concatenate(found)
+        return rows[np.argsort(rows[:, 0], kind="stable")][-num:]
 
     # -- public readers ---------------------------------------------------------------------------------------
     def _level(self, schema: Schema, start: float, end: float, aggregate: str | None,
@@ -262,26 +343,25 @@ class _Store:
             raise ValueError(f"aggregate {aggregate!r} is not one of {', '.join(AGGREGATES)}")
         return pick_level(start, end, dt, self.max_points), AGG_CODE[aggregate]
 
-    def _column_index(self, schema: Schema, column: str, dt: int) -> int:
+    def _column_index(self, schema: Schema, column: str, level: int) -> int:
         if column not in schema.columns:
             raise ValueError(f"{schema.measurement}: unknown column {column!r}; the schema has {list(schema.columns)}")
-        return schema.columns.index(column) + (1 if dt == 0 else 2)
+        return schema.columns.index(column) + (1 if level == 0 else 2)
 
     def retrieve_timeseries(self, measurement: str, start: float, end: float, column: str, tags: Any = None,
                             aggregate: str | None = None, dt: int | None = None) -> tuple[list[float], list[float]]:
         """Points in [start, end] of one tag combination (``tags``) or of the reduction across tags (None).
 
         With no ``aggregate`` and no ``dt`` the raw points are returned; otherwise the chosen aggregate at ``dt``,
-        or at the coarsest level that still gives ``max_points`` over the range.
+        or at the coarsest level that still gives ``max_points`` over the range. Aggregate points carry the start
+        time of their bucket.
         """
         start, end = _check_range(start, end)
         schema = self._schema(measurement)
         level, agg = self._level(schema, start, end, aggregate, dt)
         col = self._column_index(schema, column, level)
         sid = self._read_series_id(schema, tags)
-        if sid is None:
-            return [], []
-        rows = self._read_chunks([sid], level, agg, start, end).get(sid)
+        rows = None if sid is None else self._read_level(schema, [sid], level, agg, start, end).get(sid)
         if rows is None:
             return [], []
         return rows[:, 0].tolist(), rows[:, col].tolist()
@@ -289,13 +369,13 @@ class _Store:
     def retrieve_timeseries_by_tag(self, measurement: str, start: float, end: float, column: str,
                                    aggregate: str | None = None, dt: int | None = None
                                    ) -> dict[tuple[str, ...], tuple[list[float], list[float]]]:
-        """Every tag combination's points in one query: ``{tag_values: (times, values)}``."""
+        """Every tag combination's points, read in one query: ``{tag_values: (times, values)}``."""
         start, end = _check_range(start, end)
         schema = self._schema(measurement)
         level, agg = self._level(schema, start, end, aggregate, dt)
         col = self._column_index(schema, column, level)
         ids = self._series_ids(measurement)
-        rows = self._read_chunks(list(ids.values()), level, agg, start, end)
+        rows = self._read_level(schema, list(ids.values()), level, agg, start, end)
         return {tags: (rows[sid][:, 0].tolist(), rows[sid][:, col].tolist())
                 for tags, sid in sorted(ids.items()) if sid in rows and len(rows[sid])}
 
@@ -303,48 +383,43 @@ class _Store:
                         dt: int | None = None, num_latest: int = 1) -> tuple[list[float], list[float]]:
         """The newest ``num_latest`` points (oldest first) of one series or of the across-tags reduction."""
         schema = self._schema(measurement)
-        level, agg = self._level(schema, 0, 0, aggregate, dt)
+        level, agg = self._level(schema, 0, 0, aggregate, dt if dt is not None or aggregate is None else 1)
         col = self._column_index(schema, column, level)
         sid = self._read_series_id(schema, tags)
-        if sid is None:
+        rows = None if sid is None else self._latest_rows(schema, sid, level, agg, max(int(num_latest), 1))
+        if rows is None:
             return [], []
-        width = self._width_for([sid], level)[sid]
-        blocks, have = [], 0
-        with self._errors():
-            cur = self._conn.execute("SELECT data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
-                                     "ORDER BY start DESC", (sid, level, agg))
-            for (blob,) in cur:
-                block = np.frombuffer(blob, dtype=np.float64).reshape(-1, width)
-                blocks.append(block)
-                have += len(block)
-                if have >= num_latest:
-                    break
-        if not blocks:
-            return [], []
-        rows = np.concatenate(blocks[::-1])[-int(num_latest):]
         return rows[:, 0].tolist(), rows[:, col].tolist()
 
     def retrieve_latest_by_tag(self, measurement: str, column: str, aggregate: str | None = None,
                                dt: int | None = None) -> dict[tuple[str, ...], tuple[float, float]]:
-        """The newest point of every tag combination, in one query: ``{tag_values: (time, value)}``."""
+        """The newest point of every tag combination, in one query: ``{tag_values: (time, value)}``.
+
+        Raw points by default; with ``aggregate`` the newest bucket of level ``dt`` (default 1 s).
+        """
         schema = self._schema(measurement)
-        level, agg = self._level(schema, 0, 0, aggregate, dt)
+        level, agg = self._level(schema, 0, 0, aggregate, dt if dt is not None or aggregate is None else 1)
         col = self._column_index(schema, column, level)
         ids = self._series_ids(measurement)
-        if not ids:
-            return {}
         by_sid = {sid: tags for tags, sid in ids.items()}
-        width = self._width_for(list(by_sid), level)
+        stored_level, stored_agg = (0, 0) if level == 1 else (level, agg)  # 1 s comes from the newest raw chunk
+        width = len(schema.columns) + (1 if stored_level == 0 else 2)
+        key = schema.columns.index(schema.column_key)
+        name = {v: k for k, v in AGG_CODE.items()}.get(agg)
         out = {}
         with self._errors():
             for group in _chunked(list(by_sid)):
-                marks = ",".join("?" * len(group))
                 q = ("SELECT c.series, c.data FROM chunks c JOIN (SELECT series, MAX(start) AS s FROM chunks "
-                     f"WHERE series IN ({marks}) AND dt = ? AND agg = ? GROUP BY series) m "
+                     f"WHERE series IN ({_marks(len(group))}) AND dt = ? AND agg = ? GROUP BY series) m "
                      "ON c.series = m.series AND c.start = m.s WHERE c.dt = ? AND c.agg = ?")
-                for sid, blob in self._conn.execute(q, (*group, level, agg, level, agg)):
-                    last = np.frombuffer(blob, dtype=np.float64).reshape(-1, width[sid])[-1]
-                    out[by_sid[sid]] = (float(last[0]), float(last[col]))
+                params = (*group, stored_level, stored_agg, stored_level, stored_agg)
+                for sid, blob in self._conn.execute(q, params).fetchall():
+                    rows = np.frombuffer(blob, dtype=np.float64).reshape(-1, width)
+                    if level == 1:
+                        rows = rows[rows[:, 0] >= np.floor(rows[-1, 0])]
+                        dec = decimate_levels(rows[:, 0], rows[:, 1 + key], {1: None})[1]
+                        rows = _agg_rows(rows[:, 0], rows[:, 1:], dec, name)
+                    out[by_sid[sid]] = (float(rows[-1, 0]), float(rows[-1, col]))
         return dict(sorted(out.items()))
 
 
@@ -360,10 +435,8 @@ class Aggregator(_Store):
 
     ``Aggregator(path=FILE)`` creates the file when needed. ``raw_retention`` (seconds) bounds how long raw points
     are kept (None: forever); aggregates are kept forever. The constructor takes ligo-scald's keyword arguments
-    (``reduce_dt``, ``reduce_across_tags``...) and ignores the ones that do not apply to SQLite.
+    (``reduce_dt``, ``reduce_across_tags``...) and ignores those that do not apply to SQLite.
     """
-
-    readonly = False
 
     def __init__(self, path: str | os.PathLike = ":memory:", raw_retention: float | None = None,
                  timeout: float = 30.0, coarse_delay: float = 0.01, max_points: int = MAX_POINTS, **_: Any):
@@ -398,6 +471,7 @@ class Aggregator(_Store):
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
+                self._series_cache.clear()  # ids created in the rolled-back transaction are gone
                 raise
             self._conn.execute("COMMIT")
 
@@ -405,13 +479,13 @@ class Aggregator(_Store):
     def register_schema(self, measurement: str, columns: str | Sequence[str], column_key: str | None = None,
                         tags: str | Sequence[str] | None = None, tag_key: str | None = None,
                         aggregate: str | None = None) -> Schema:
-        """Declare a measurement (ligo-scald's signature); persisted so readers know it without a config."""
+        """Declare a measurement (ligo-scald's signature); persisted so that readers know it without a config."""
         schema = make_schema(measurement, columns, column_key, tags, tag_key, aggregate)
         with self._errors():
             row = self._conn.execute("SELECT schema FROM measurements WHERE name = ?", (measurement,)).fetchone()
-        if row is not None:
-            self.schemas.add(schema_from_dict(json.loads(row[0])))  # stored layout wins; mismatch raises below
-        self.schemas.add(schema)
+        if row is not None and measurement not in self.schemas:
+            self.schemas.add(schema_from_dict(json.loads(row[0])))
+        self.schemas.add(schema)  # raises if the columns or tags differ from what is stored
         with self._transaction() as conn:
             conn.execute("INSERT INTO measurements(name, schema) VALUES (?, ?) ON CONFLICT(name) DO UPDATE "
                          "SET schema = excluded.schema", (measurement, json.dumps(schema.to_dict())))
@@ -445,30 +519,31 @@ class Aggregator(_Store):
         with self._transaction() as conn:
             horizon = conn.execute("SELECT horizon FROM measurements WHERE name = ?",
                                    (schema.measurement,)).fetchone()[0]
-            if horizon is not None:
-                oldest = min(float(b.time.min()) for b in batches)
-                if oldest < horizon:
-                    raise ValueError(f"{schema.measurement}: point at GPS {oldest} is older than GPS {horizon}, "
-                                     f"before which raw data were pruned (raw_retention={self.raw_retention}); "
-                                     "exact aggregates cannot be recomputed there")
+            oldest = min(float(b.time.min()) for b in batches)
+            if horizon is not None and oldest < horizon:
+                raise ValueError(f"{schema.measurement}: a point at GPS {oldest} is older than GPS {horizon}, "
+                                 f"before which raw points were pruned (raw_retention={self.raw_retention}); "
+                                 "its exact aggregates cannot be recomputed")
             across = self._series_id(schema.measurement, ACROSS) if schema.tags else None
-            pending: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
+            pending: dict[int, dict[int, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
             for batch in batches:
                 sid = self._series_id(schema.measurement, json.dumps(list(batch.tags)))
                 order = np.argsort(batch.time, kind="stable")
                 t, v = batch.time[order], batch.values[order]
-                last_of_dup = np.concatenate((t[1:] != t[:-1], [True]))  # a repeated time: the last one wins
-                rows = np.column_stack((t[last_of_dup], v[last_of_dup]))
+                last_of_repeat = np.concatenate((t[1:] != t[:-1], [True]))  # a repeated time: the last one wins
+                rows = np.column_stack((t[last_of_repeat], v[last_of_repeat]))
                 self._upsert(sid, 0, 0, rows, rows[:, 0])
-                for level in LEVELS:
-                    buckets = np.unique(np.floor(rows[:, 0] / level)).astype(np.int64).tolist()
-                    for target in (sid, across) if across is not None else (sid,):
-                        pending[target][level].update(buckets)
-            self._process_dirty(schema, force=False, pending=pending)
+                for level in STORED_LEVELS:
+                    buckets = _distinct_sorted(np.floor(rows[:, 0] / level).astype(np.int64))
+                    for target in (sid,) if across is None else (sid, across):
+                        pending[target][level].append(buckets)
+            merged = {sid: {lv: np.unique(np.concatenate(b)) for lv, b in levels.items()}
+                      for sid, levels in pending.items()}
+            self._process_dirty(schema, force=False, pending=merged)
         return sum(len(b.time) for b in batches)
 
     def flush(self) -> None:
-        """Bring every aggregate level up to date (the coarse levels are otherwise refreshed periodically)."""
+        """Bring every aggregate level up to date (coarse levels are otherwise refreshed periodically)."""
         for schema in list(self.schemas):
             with self._transaction():
                 self._process_dirty(schema, force=True)
@@ -492,18 +567,17 @@ class Aggregator(_Store):
     def _upsert(self, sid: int, dt: int, agg: int, new_rows: np.ndarray, drop_keys: np.ndarray) -> None:
         """Merge ``new_rows`` (sorted by first column) into the chunks of one series/level/aggregate.
 
-        Existing rows whose first column is in ``drop_keys`` are removed first: for raw points that makes a
-        repeated time replace the old point; for aggregates it replaces (or removes) recomputed buckets.
+        Existing rows whose first column is in ``drop_keys`` are removed first: for raw points this makes a
+        repeated time replace the old point; for aggregates it replaces (or removes) the recomputed buckets.
         """
         span = _span(dt)
         new_chunk = (np.floor(new_rows[:, 0] / span) * span).astype(np.int64)
-        drop_chunk = np.unique((np.floor(drop_keys / span) * span).astype(np.int64))
-        starts = np.union1d(np.unique(new_chunk), drop_chunk)
+        starts = np.union1d(_distinct_sorted(new_chunk), (np.floor(drop_keys / span) * span).astype(np.int64))
         width = new_rows.shape[1]
         existing = {}
         for group in _chunked(starts.tolist()):
             q = (f"SELECT start, data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
-                 f"AND start IN ({','.join('?' * len(group))})")
+                 f"AND start IN ({_marks(len(group))})")
             for start, blob in self._conn.execute(q, (sid, dt, agg, *group)):
                 existing[start] = np.frombuffer(blob, dtype=np.float64).reshape(-1, width)
         bounds = np.searchsorted(new_chunk, starts, side="left").tolist() + [len(new_chunk)]
@@ -530,75 +604,67 @@ class Aggregator(_Store):
     def _due_levels(self, measurement: str, force: bool) -> list[int]:
         now = _time.monotonic()
         due = []
-        for level in LEVELS:
+        for level in STORED_LEVELS:
             last = self._last_run.get((measurement, level))
             if force or last is None or level < 1000 or now - last >= self.coarse_delay * level:
                 due.append(level)
         return due
 
     def _process_dirty(self, schema: Schema, force: bool,
-                       pending: Mapping[int, Mapping[int, set[int]]] | None = None) -> None:
-        """Recompute dirty buckets of the levels that are due, from the raw points, inside the transaction.
+                       pending: Mapping[int, Mapping[int, np.ndarray]] | None = None) -> None:
+        """Recompute the dirty buckets of the levels that are due, inside the caller's transaction.
 
-        ``pending`` holds the buckets this call touched; those of levels not yet due are recorded in the ``dirty``
-        table (in the same transaction) for a later call or ``flush()``.
+        ``pending`` holds the buckets this store call touched; those of levels not yet due are recorded in the
+        ``dirty`` table for a later call or ``flush()``.
         """
         m = schema.measurement
         due = self._due_levels(m, force)
-        work: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
+        work: dict[int, dict[int, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
         later = []
         for sid, levels in (pending or {}).items():
             for level, buckets in levels.items():
                 if level in due:
-                    work[sid][level].update(buckets)
+                    work[sid][level].append(buckets)
                 else:
-                    later.extend((sid, level, b) for b in buckets)
+                    later.extend((sid, level, b) for b in buckets.tolist())
         if later:
             self._conn.executemany("INSERT OR IGNORE INTO dirty VALUES (?, ?, ?)", later)
-        marks = ",".join("?" * len(due))
         stored = self._conn.execute(
             f"SELECT d.series, d.dt, d.bucket FROM dirty d JOIN series s ON s.id = d.series "
-            f"WHERE s.measurement = ? AND d.dt IN ({marks})", (m, *due)).fetchall()
+            f"WHERE s.measurement = ? AND d.dt IN ({_marks(len(due))})", (m, *due)).fetchall()
         for sid, level, bucket in stored:
-            work[sid][level].add(bucket)
+            work[sid][level].append(np.array([bucket], dtype=np.int64))
         if stored:
             self._conn.executemany("DELETE FROM dirty WHERE series = ? AND dt = ? AND bucket = ?", stored)
         now = _time.monotonic()
         for level in due:
             self._last_run[(m, level)] = now
-        if work:
-            self._recompute(schema, work)
+        for sid, levels in work.items():
+            self._recompute(schema, sid, {lv: np.unique(np.concatenate(b)) for lv, b in levels.items()})
         self._prune(schema)
 
-    def _recompute(self, schema: Schema, work: Mapping[int, Mapping[int, set[int]]]) -> None:
-        ids = self._series_ids(schema.measurement)
-        per_tag = set(ids.values())
-        key_col = schema.columns.index(schema.column_key)
-        for sid, levels in work.items():
-            across = sid not in per_tag and bool(schema.tags)
-            sources = list(ids.values()) if across else [sid]
-            buckets = {level: np.fromiter(bks, dtype=np.int64, count=len(bks)) for level, bks in levels.items()}
-            raw_t, raw_v, raw_src = self._raw_for(sources, buckets)
-            for level, b in buckets.items():
-                bucket_of = np.floor(raw_t / level).astype(np.int64)
-                if len(b) < len(np.unique(bucket_of)):
-                    keep = np.isin(bucket_of, b)
-                    t, v, src = raw_t[keep], raw_v[keep], raw_src[keep]
-                else:
-                    t, v, src = raw_t, raw_v, raw_src
-                dec = decimate(t, v[:, key_col], level, src if across else None)
-                for name in AGGREGATES:
-                    idx = dec.index[name]
-                    agg_rows = np.column_stack((dec.starts, t[idx], v[idx]))
-                    self._upsert(sid, level, AGG_CODE[name], agg_rows, np.sort(b).astype(np.float64) * level)
+    def _recompute(self, schema: Schema, sid: int, buckets: Mapping[int, np.ndarray]) -> None:
+        """Recompute the given buckets (per level) of one series from the raw points of its sources."""
+        sources = self._sources(schema, sid)
+        raw_t, raw_v, raw_src = self._raw_for(schema, sources, buckets)
+        masks = {}
+        for level, b in buckets.items():
+            inside = np.isin(np.floor(raw_t / level).astype(np.int64), b)
+            masks[level] = None if inside.all() else inside
+        key = schema.columns.index(schema.column_key)
+        decs = decimate_levels(raw_t, raw_v[:, key], masks, raw_src if len(sources) > 1 else None)
+        for level, dec in decs.items():
+            for name in AGGREGATES:  # indices from decimate_levels refer to the full raw arrays
+                rows = _agg_rows(raw_t, raw_v, dec, name)
+                self._upsert(sid, level, AGG_CODE[name], rows, buckets[level].astype(np.float64) * level)
 
-    def _raw_for(self, sources: list[int], buckets: Mapping[int, np.ndarray]
+    def _raw_for(self, schema: Schema, sources: list[int], buckets: Mapping[int, np.ndarray]
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Raw points of ``sources`` covering the dirty buckets: merged intervals, one read per interval."""
-        intervals = _merge_intervals(buckets)
+        """Raw points of ``sources`` covering the given buckets: one read per disjoint interval."""
+        width = len(schema.columns) + 1
         ts, vs, ss = [], [], []
-        for lo, hi in intervals:
-            chunks = self._read_chunks(sources, 0, 0, lo, np.nextafter(hi, -np.inf))
+        for lo, hi in _merge_intervals(buckets):
+            chunks = self._read_chunks(sources, width, 0, 0, lo, np.nextafter(hi, -np.inf))
             for i, sid in enumerate(sources):
                 rows = chunks.get(sid)
                 if rows is not None and len(rows):
@@ -606,30 +672,47 @@ class Aggregator(_Store):
                     vs.append(rows[:, 1:])
                     ss.append(np.full(len(rows), i, dtype=np.int64))
         if not ts:
-            return np.empty(0), np.empty((0, 0)), np.empty(0, dtype=np.int64)
+            return np.empty(0), np.empty((0, len(schema.columns))), np.empty(0, dtype=np.int64)
         return np.concatenate(ts), np.concatenate(vs), np.concatenate(ss)
 
     def _prune(self, schema: Schema) -> None:
-        """Drop raw chunks older than ``raw_retention``, never those still needed for a pending recomputation."""
+        """Drop raw points older than ``raw_retention`` after storing their 1 s level.
+
+        The cut is aligned to the coarsest bucket and never passes a bucket still waiting to be recomputed, so
+        every stored aggregate stays exact.
+        """
         if self.raw_retention is None:
             return
         conn = self._conn
-        sids = list(self._series_ids(schema.measurement).values())
+        sids = sorted(self._series_ids(schema.measurement).values())
         if not sids:
             return
-        marks = ",".join("?" * len(sids))
-        newest = conn.execute(f"SELECT MAX(last) FROM chunks WHERE dt = 0 AND series IN ({marks})", sids).fetchone()[0]
+        newest = conn.execute(f"SELECT MAX(last) FROM chunks WHERE dt = 0 AND series IN ({_marks(len(sids))})",
+                              sids).fetchone()[0]
         if newest is None:
             return
         coarsest = LEVELS[-1]
-        horizon = np.floor((newest - self.raw_retention) / coarsest) * coarsest
-        pending = conn.execute(f"SELECT MIN(bucket * dt) FROM dirty WHERE series IN (SELECT id FROM series "
-                               f"WHERE measurement = ?)", (schema.measurement,)).fetchone()[0]
+        horizon = float(np.floor((newest - self.raw_retention) / coarsest) * coarsest)
+        pending = conn.execute("SELECT MIN(bucket * dt) FROM dirty WHERE series IN (SELECT id FROM series "
+                               "WHERE measurement = ?)", (schema.measurement,)).fetchone()[0]
         if pending is not None:
-            horizon = min(horizon, np.floor(pending / coarsest) * coarsest)
+            horizon = min(horizon, float(np.floor(pending / coarsest) * coarsest))
         old = conn.execute("SELECT horizon FROM measurements WHERE name = ?", (schema.measurement,)).fetchone()[0]
         if old is not None and horizon <= old:
             return
-        conn.execute(f"DELETE FROM chunks WHERE dt = 0 AND series IN ({marks}) AND start + ? <= ?",
+        oldest = conn.execute(f"SELECT MIN(start) FROM chunks WHERE dt = 0 AND series IN ({_marks(len(sids))})",
+                              sids).fetchone()[0]
+        if oldest is None or oldest >= horizon:
+            conn.execute("UPDATE measurements SET horizon = ? WHERE name = ?", (horizon, schema.measurement))
+            return
+        targets = sids + ([self._series_id(schema.measurement, ACROSS)] if schema.tags else [])
+        for window in range(int(oldest), int(horizon), coarsest):  # keep the 1 s level of what is pruned
+            end = min(window + coarsest, horizon) - 1e-9
+            for agg_name, code in AGG_CODE.items():
+                level1 = self._level1(schema, targets, code, window, end)
+                for sid, rows in level1.items():
+                    if len(rows):
+                        self._upsert(sid, 1, code, rows, rows[:, 0])
+        conn.execute(f"DELETE FROM chunks WHERE dt = 0 AND series IN ({_marks(len(sids))}) AND start + ? <= ?",
                      (*sids, RAW_SPAN, int(horizon)))
-        conn.execute("UPDATE measurements SET horizon = ? WHERE name = ?", (float(horizon), schema.measurement))
+        conn.execute("UPDATE measurements SET horizon = ? WHERE name = ?", (horizon, schema.measurement))
