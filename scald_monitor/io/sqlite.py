@@ -544,7 +544,11 @@ class Aggregator(_Store):
 
     def flush(self) -> None:
         """Bring every aggregate level up to date (coarse levels are otherwise refreshed periodically)."""
-        for schema in list(self.schemas):
+        with self._errors():
+            names = [r[0] for r in self._conn.execute(
+                "SELECT DISTINCT s.measurement FROM dirty d JOIN series s ON s.id = d.series")]
+        for name in sorted(set(names) | {s.measurement for s in self.schemas}):
+            schema = self._schema(name)
             with self._transaction():
                 self._process_dirty(schema, force=True)
 
