@@ -1,0 +1,1 @@
+"""Alerting rules: Nagios threshold ranges, threshold and heartbeat evaluation, per-check state."""
