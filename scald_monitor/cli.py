@@ -52,3 +52,57 @@ def validate_cmd(config_path: str) -> None:
     """Check a configuration file (never contacts the backends); exit 2 listing every problem."""
     cfg = load_config_or_exit(config_path)
     click.echo(cfg.summary())
+
+
+def _open_backend(cfg, name: str, readonly: bool = False):
+    """Open a configured backend, turning any failure into a one-line error and exit 2."""
+    from .io import BackendError, connect
+
+    try:
+        return connect(cfg.backend(name), readonly=readonly)
+    except (BackendError, ValueError) as exc:
+        raise click.ClickException(f"{cfg.path}: backends.{name}: {exc}") from None
+
+
+def _print_latest(store, fed) -> None:
+    """One line per measurement: how many series, and the newest point of each (so a dead series shows)."""
+    from .timeutil import gps_now
+
+    now = gps_now()
+    for item in fed:
+        schema = store.schemas.get(item.measurement)
+        latest = store.retrieve_latest_by_tag(item.measurement, schema.column_key) if schema.tags else {}
+        if not schema.tags:
+            t, v = store.retrieve_latest(item.measurement, schema.column_key)
+            latest = {(): (t[0], v[0])} if t else {}
+        click.echo(f"{item.measurement}: {item.points:,} points stored in {item.series} series")
+        for tags, (t, v) in latest.items():
+            label = ",".join(f"{k}={x}" for k, x in zip(schema.tags, tags)) or "(no tags)"
+            click.echo(f"  {label:<24} newest {now - t:8.0f} s ago  {schema.column_key}={v:.4g}")
+
+
+@scald.command("fill")
+@config_option()
+@click.option("-b", "--backend", "backend_name", default="default", show_default=True,
+              help="Name of the backend in the config's backends: section.")
+@click.option("--span", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds of history to generate, ending now (default: mock.span, else 3600).")
+@click.option("--follow", is_flag=True, help="Then keep writing live data every --interval seconds until stopped.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True)
+def fill_cmd(config_path: str, backend_name: str, span: float | None, follow: bool, interval: float) -> None:
+    """Write generated data for every schema of the config into a backend (demo data, test loads)."""
+    from .mock import feed
+    from .timeutil import gps_now
+
+    cfg = load_config_or_exit(config_path)
+    span = span or float((cfg.mock or {}).get("span", 3600))
+    store = _open_backend(cfg, backend_name)
+    try:
+        end = gps_now()
+        fed = feed.feed(cfg, store, end - span, end)
+        _print_latest(store, fed)
+        if follow:
+            click.echo(f"writing live data every {interval:g} s; Ctrl-C to stop", err=True)
+            feed.follow(cfg, store, end, interval)
+    finally:
+        store.close()

@@ -5,6 +5,7 @@ leaves partial data behind. Both backends share this module so that they accept 
 """
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -128,10 +129,20 @@ def _tag_key(schema: Schema, key: Any) -> tuple[str, ...]:
 
 
 def _as_float_array(values: Any, what: str) -> np.ndarray:
+    """Numbers only: numpy would quietly turn "3" into 3.0 and True into 1.0, which hides caller bugs."""
+    if not isinstance(values, np.ndarray):
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+            raise ValueError(f"{what}: expected a sequence of numbers, got {type(values).__name__}")
+        for i, v in enumerate(values):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+                raise ValueError(f"{what}: value {v!r} at index {i} is not a number")
     try:
-        arr = np.asarray(values, dtype=np.float64)
+        arr = np.asarray(values)
     except (TypeError, ValueError):
         raise ValueError(f"{what}: values must be numbers") from None
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"{what}: values must be numbers (got {arr.dtype.name} data)")
+    arr = arr.astype(np.float64, copy=False)
     if arr.ndim != 1:
         raise ValueError(f"{what}: expected a 1-D sequence, got shape {arr.shape}")
     if arr.size and not np.isfinite(arr).all():
