@@ -1,0 +1,146 @@
+"""What a check produces: a state, a one-line summary, long text and performance data, in Nagios's formats.
+
+Stdlib only: the plugin formats results with this module and must start fast.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
+STATE_NAMES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+# "Worst of" several states, as Nagios shows a service with several problems: CRITICAL > WARNING > UNKNOWN > OK.
+_SEVERITY = {OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3}
+_PLAIN_LABEL = re.compile(r"^[A-Za-z0-9_.:/-]+$")
+
+
+def state_name(state: int) -> str:
+    return STATE_NAMES[state] if 0 <= state <= 3 else "UNKNOWN"
+
+
+def worst(states) -> int:
+    """The state that describes several: CRITICAL over WARNING over UNKNOWN over OK (OK when there are none)."""
+    return max(states, key=_SEVERITY.__getitem__, default=OK)
+
+
+def severity(state: int) -> int:
+    """Sort key: larger is worse."""
+    return _SEVERITY[state]
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "U" if math.isnan(value) else ""
+    return f"{value:.10g}"
+
+
+@dataclass(frozen=True)
+class Perf:
+    """One performance datum, printed as ``'label'=value[UOM];warn;crit;min;max``."""
+
+    label: str
+    value: float | None
+    uom: str = ""
+    warn: str = ""
+    crit: str = ""
+    min: float | None = None
+    max: float | None = None
+
+    def __str__(self) -> str:
+        label = self.label.replace("=", "_").replace("|", "_")
+        if not _PLAIN_LABEL.match(label):
+            label = "'" + label.replace("'", "''") + "'"
+        value = "U" if self.value is None else _number(self.value)
+        uom = "" if value == "U" else self.uom
+        fields = [f"{value}{uom}", self.warn, self.crit, _number(self.min), _number(self.max)]
+        while len(fields) > 1 and fields[-1] == "":
+            fields.pop()
+        return f"{label}=" + ";".join(fields)
+
+
+@dataclass
+class TagResult:
+    """The outcome for one tag value (or for the whole series when the check is not per tag)."""
+
+    label: str  # e.g. "job=0001"; "" when the check has no tags or is reduced across them
+    state: int
+    value: float | None
+    text: str  # one line, e.g. "job=0001 max=23.1 s is above 20"
+
+
+@dataclass
+class Result:
+    """A check's outcome. ``time`` is when it was evaluated (Unix seconds)."""
+
+    check: str
+    state: int
+    summary: str
+    time: float
+    tags: list[TagResult] = field(default_factory=list)
+    perfdata: list[Perf] = field(default_factory=list)
+
+    @property
+    def long_text(self) -> list[str]:
+        """One line per non-OK tag value, worst first."""
+        bad = [t for t in self.tags if t.state != OK]
+        bad.sort(key=lambda t: (-severity(t.state), t.label))
+        return [f"{state_name(t.state)}: {t.text}".replace("|", "/") for t in bad]
+
+    @property
+    def state_name(self) -> str:
+        return state_name(self.state)
+
+    def first_line(self) -> str:
+        """``SCALD <CHECK> <STATE> - summary``, without performance data."""
+        summary = self.summary.replace("|", "/").replace("\n", " ")  # '|' would start Nagios's perfdata
+        return f"SCALD {self.check.upper()} {self.state_name} - {summary}"
+
+    def perf_text(self) -> str:
+        return " ".join(str(p) for p in self.perfdata)
+
+    def plugin_output(self) -> str:
+        """The whole plugin output: first line with perfdata, then the long text lines."""
+        head = self.first_line()
+        perf = self.perf_text()
+        lines = [f"{head} | {perf}" if perf else head]
+        lines.extend(self.long_text)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """One state change, logged as one line by the daemon. ``label`` is "" for the check as a whole."""
+
+    check: str
+    label: str
+    old: int
+    new: int
+    state_type: str  # "SOFT" or "HARD"
+    time: float  # Unix seconds
+
+    def __str__(self) -> str:
+        what = f"{self.check}[{self.label}]" if self.label else self.check
+        return f"{what}: {state_name(self.old)} -> {state_name(self.new)} ({self.state_type})"
+
+
+@dataclass
+class CheckStatus:
+    """A Result after the state machine: states as reported, plus Nagios's bookkeeping for the outputs.
+
+    ``result.state`` and each ``result.tags[i].state`` are the *reported* states (hysteresis, hold time and
+    soft/hard applied); ``raw_state`` is what the evaluation alone said.
+    """
+
+    result: Result
+    raw_state: int
+    state_type: str = "HARD"
+    attempt: int = 1
+    max_attempts: int = 1
+    last_change: float | None = None  # Unix seconds of the last change of the reported state
+    last_hard_change: float | None = None
+    flapping: bool = False
+    percent_state_change: float = 0.0
+    changes: list[StateChange] = field(default_factory=list)
