@@ -206,6 +206,10 @@ def test_latest_and_by_tag_readers(agg):
     by_tag = agg.retrieve_timeseries_by_tag("lat", T0, T0 + 20, "snr", aggregate="max", dt=1)
     assert by_tag == {("0001", "H1"): ([T0, T0 + 10], [1.0, 3.0]), ("0002", "H1"): ([T0 + 5], [4.0])}
     assert agg.retrieve_latest("lat", "data", tags=("0009", "H1")) == ([], [])
+    # raw points across tags: every tag combination's points, in time order
+    assert agg.retrieve_latest("lat", "data") == ([T0 + 10.5], [2.0])
+    assert agg.retrieve_latest("lat", "data", num_latest=3) == ([T0 + 5, T0 + 10.2, T0 + 10.5], [4.0, 8.0, 2.0])
+    assert agg.retrieve_timeseries("lat", T0, T0 + 6, "data") == ([T0, T0 + 5], [1.0, 4.0])
 
 
 def test_raw_retention_prunes_raw_points_but_keeps_every_level(tmp_path):

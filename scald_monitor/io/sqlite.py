@@ -288,6 +288,16 @@ class _Store:
         width = len(schema.columns) + (1 if level == 0 else 2)
         if level == 1:
             return self._level1(schema, sids, agg, start, end)
+        if level == 0:  # raw points "across tags" are the points of every tag combination, in time order
+            out = {}
+            for sid in sids:
+                srcs = self._sources(schema, sid)
+                raw = self._read_chunks(srcs, width, 0, 0, start, end)
+                blocks = [raw[s] for s in srcs if s in raw]
+                if blocks:
+                    rows = np.concatenate(blocks)
+                    out[sid] = rows[np.argsort(rows[:, 0], kind="stable")]
+            return out
         return self._read_chunks(sids, width, level, agg, start, end)
 
     def _latest_rows(self, schema: Schema, sid: int, level: int, agg: int, num: int) -> np.ndarray | None:
@@ -295,16 +305,22 @@ class _Store:
         if level == 1:
             return self._latest_level1(schema, sid, agg, num)
         width = len(schema.columns) + (1 if level == 0 else 2)
-        blocks, have = [], 0
-        with self._errors():
-            cur = self._conn.execute("SELECT data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
-                                     "ORDER BY start DESC", (sid, level, agg))
-            for (blob,) in cur:
-                blocks.append(np.frombuffer(blob, dtype=np.float64).reshape(-1, width))
-                have += len(blocks[-1])
-                if have >= num:
-                    break
-        return np.concatenate(blocks[::-1])[-num:] if blocks else None
+        found = []
+        for source in self._sources(schema, sid) if level == 0 else [sid]:
+            blocks, have = [], 0
+            with self._errors():
+                cur = self._conn.execute("SELECT data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
+                                         "ORDER BY start DESC", (source, level, agg))
+                for (blob,) in cur:
+                    blocks.append(np.frombuffer(blob, dtype=np.float64).reshape(-1, width))
+                    have += len(blocks[-1])
+                    if have >= num:
+                        break
+            found.extend(blocks)
+        if not found:
+            return None
+        rows = np.concatenate(found)
+        return rows[np.argsort(rows[:, 0], kind="stable")][-num:]
 
     def _latest_level1(self, schema: Schema, sid: int, agg: int, num: int) -> np.ndarray | None:
         """Newest 1 s buckets: raw windows walked backwards (a 1 s bucket never straddles two windows)."""
