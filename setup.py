@@ -15,6 +15,7 @@ setup(
         "click>=8.0",
         "pyyaml>=5.4",
         "numpy>=1.22",
+        "apscheduler>=3.10,<4",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6"],
