@@ -22,11 +22,16 @@ class Decimated:
 
     starts: np.ndarray
     index: dict[str, np.ndarray]
+    group: np.ndarray | None = None  # per bucket, when the input was split into groups (series)
 
 
 def decimate_levels(time: np.ndarray, key: np.ndarray, levels: Mapping[int, np.ndarray | None],
-                    source: np.ndarray | None = None) -> dict[int, Decimated]:
-    """Decimate the points into each level ``dt``; ``levels[dt]`` optionally masks the points that level uses."""
+                    source: np.ndarray | None = None, group: np.ndarray | None = None) -> dict[int, Decimated]:
+    """Decimate the points into each level ``dt``; ``levels[dt]`` optionally masks the points that level uses.
+
+    ``source`` breaks ties between equal (value, time) points of different series; ``group`` (small non-negative
+    integers) decimates several independent series in one pass, each bucket then belonging to one group.
+    """
     n = time.size
     order = np.lexsort((time, key) if source is None else (source, time, key))
     rank = np.empty(n, dtype=np.int64)
@@ -36,9 +41,16 @@ def decimate_levels(time: np.ndarray, key: np.ndarray, levels: Mapping[int, np.n
         t = time if mask is None else time[mask]
         r = rank if mask is None else rank[mask]
         if t.size == 0:
-            out[dt] = Decimated(np.empty(0), {a: np.empty(0, dtype=np.intp) for a in ("min", "median", "max")})
+            out[dt] = Decimated(np.empty(0), {a: np.empty(0, dtype=np.intp) for a in ("min", "median", "max")},
+                                None if group is None else np.empty(0, dtype=np.int64))
             continue
         bucket = np.floor(t / dt).astype(np.int64)
+        width = 0
+        if group is not None:  # give every group its own disjoint range of bucket numbers
+            g = (group if mask is None else group[mask]).astype(np.int64)
+            lo = int(bucket.min())
+            width = int(bucket.max()) - lo + 1
+            bucket = g * width + (bucket - lo) + lo
         b0 = int(bucket.min())
         if (int(bucket.max()) - b0 + 1) * n < 2 ** 62:
             comp = (bucket - b0) * n + r
@@ -49,10 +61,16 @@ def decimate_levels(time: np.ndarray, key: np.ndarray, levels: Mapping[int, np.n
             b_sorted, r_sorted = bucket[o] - b0, r[o]
         first = np.flatnonzero(np.concatenate(([True], b_sorted[1:] != b_sorted[:-1])))
         count = np.diff(np.concatenate((first, [b_sorted.size])))
+        b_first = b_sorted[first] + b0
+        groups = None
+        if group is not None:
+            groups, b_first = np.divmod(b_first - lo, width)
+            b_first = b_first + lo
         out[dt] = Decimated(
-            starts=(b_sorted[first] + b0).astype(np.float64) * dt,
+            starts=b_first.astype(np.float64) * dt,
             index={"min": order[r_sorted[first]], "median": order[r_sorted[first + count // 2]],
                    "max": order[r_sorted[first + count - 1]]},
+            group=groups,
         )
     return out
 

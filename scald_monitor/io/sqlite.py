@@ -226,10 +226,11 @@ class _Store:
                              f"{list(schema.tags)}, or none for the reduction across tags")
         return tuple(given[k] for k in schema.tags)
 
-    def _sources(self, schema: Schema, sid: int) -> list[int]:
-        """The raw series an aggregate series is computed from: itself, or every tag combination for '*'."""
-        ids = self._series_ids(schema.measurement)
-        return [sid] if not schema.tags or sid in ids.values() else sorted(ids.values())
+    def _sources(self, schema: Schema, sids: Sequence[int]) -> dict[int, list[int]]:
+        """The raw series each series is computed from: itself, or every tag combination for '*'."""
+        per_tag = set(self._series_ids(schema.measurement).values())
+        every = sorted(per_tag)
+        return {sid: [sid] if not schema.tags or sid in per_tag else every for sid in sids}
 
     # -- chunk reads ------------------------------------------------------------------------------------------
     def _read_chunks(self, sids: Sequence[int], width: int, dt: int, agg: int, start: float | None,
@@ -238,24 +239,33 @@ class _Store:
         span = _span(dt)
         lo = -(2 ** 62) if start is None else int(np.floor(start / span) * span)
         hi = 2 ** 62 if end is None else int(np.floor(end))
-        parts: dict[int, list[np.ndarray]] = defaultdict(list)
+        blobs, owners = [], []
         with self._errors():
             for group in _chunked(list(sids)):
                 q = (f"SELECT series, data FROM chunks WHERE series IN ({_marks(len(group))}) "
                      "AND dt = ? AND agg = ? AND start >= ? AND start <= ? ORDER BY series, start")
                 for sid, blob in self._conn.execute(q, (*group, dt, agg, lo, hi)):
-                    parts[sid].append(np.frombuffer(blob, dtype=np.float64).reshape(-1, width))
-        out = {}
-        for sid, blocks in parts.items():
-            rows = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
-            t = rows[:, 0]
-            if start is not None and end is not None:
-                rows = rows[(t >= start) & (t <= end)]
-            elif start is not None:
-                rows = rows[t >= start]
-            elif end is not None:
-                rows = rows[t <= end]
-            out[sid] = rows
+                    blobs.append(blob)
+                    owners.append(sid)
+        if not blobs:
+            return {}
+        rows = np.frombuffer(b"".join(blobs), dtype=np.float64).reshape(-1, width)
+        counts = np.array([len(b) // (8 * width) for b in blobs])
+        owner = np.repeat(np.array(owners), counts)
+        t = rows[:, 0]
+        keep = np.ones(len(t), dtype=bool)
+        if start is not None:
+            keep &= t >= start
+        if end is not None:
+            keep &= t <= end
+        if not keep.all():
+            rows, owner = rows[keep], owner[keep]
+        cuts = np.flatnonzero(owner[1:] != owner[:-1]) + 1
+        firsts = np.concatenate(([0], cuts)).tolist()
+        ends = cuts.tolist() + [len(owner)]
+        out = {int(owner[a]): rows[a:b] for a, b in zip(firsts, ends)} if len(owner) else {}
+        for sid in set(owners) - set(out):  # a series whose chunks held nothing in [start, end]
+            out[sid] = rows[:0]
         return out
 
     def _level1(self, schema: Schema, sids: Sequence[int], agg: int, start: float, end: float
@@ -263,24 +273,37 @@ class _Store:
         """The 1 s level over [start, end]: stored rows (pruned ranges) plus rows computed from raw points."""
         width = len(schema.columns)
         out = self._read_chunks(sids, width + 2, 1, agg, start, end)
-        sources = {sid: self._sources(schema, sid) for sid in sids}
+        sources = self._sources(schema, sids)
         needed = sorted({s for srcs in sources.values() for s in srcs})
         raw = self._read_chunks(needed, width + 1, 0, 0, np.floor(start), np.nextafter(np.floor(end) + 1, -np.inf))
         name = {v: k for k, v in AGG_CODE.items()}[agg]
         key = schema.columns.index(schema.column_key)
+        computed: dict[int, np.ndarray] = {}
+        single = [sid for sid, srcs in sources.items() if srcs == [sid] and sid in raw and len(raw[sid])]
+        if single:  # every plain series decimated in one pass
+            rows = np.concatenate([raw[sid] for sid in single])
+            group = np.repeat(np.arange(len(single)), [len(raw[sid]) for sid in single])
+            dec = decimate_levels(rows[:, 0], rows[:, 1 + key], {1: None}, group=group)[1]
+            agg_rows = _agg_rows(rows[:, 0], rows[:, 1:], dec, name)
+            bounds = np.searchsorted(dec.group, np.arange(len(single) + 1))
+            for i, sid in enumerate(single):
+                computed[sid] = agg_rows[bounds[i]:bounds[i + 1]]
         for sid, srcs in sources.items():
+            if srcs == [sid]:
+                continue
             blocks = [raw[s] for s in srcs if s in raw and len(raw[s])]
             if not blocks:
                 continue
             rows = np.concatenate(blocks)
             src = np.concatenate([np.full(len(raw[s]), i) for i, s in enumerate(srcs) if s in raw and len(raw[s])])
-            dec = decimate_levels(rows[:, 0], rows[:, 1 + key], {1: None}, src if len(srcs) > 1 else None)[1]
-            computed = _agg_rows(rows[:, 0], rows[:, 1:], dec, name)
-            computed = computed[(computed[:, 0] >= start) & (computed[:, 0] <= end)]
+            dec = decimate_levels(rows[:, 0], rows[:, 1 + key], {1: None}, src)[1]
+            computed[sid] = _agg_rows(rows[:, 0], rows[:, 1:], dec, name)
+        for sid, rows in computed.items():
+            rows = rows[(rows[:, 0] >= start) & (rows[:, 0] <= end)]
             if sid in out and len(out[sid]):
-                computed = np.concatenate((out[sid], computed))
-                computed = computed[np.argsort(computed[:, 0], kind="stable")]
-            out[sid] = computed
+                rows = np.concatenate((out[sid], rows))
+                rows = rows[np.argsort(rows[:, 0], kind="stable")]
+            out[sid] = rows
         return out
 
     def _read_level(self, schema: Schema, sids: Sequence[int], level: int, agg: int, start: float,
@@ -289,10 +312,14 @@ class _Store:
         if level == 1:
             return self._level1(schema, sids, agg, start, end)
         if level == 0:  # raw points "across tags" are the points of every tag combination, in time order
+            sources = self._sources(schema, sids)
+            raw = self._read_chunks(sorted({s for srcs in sources.values() for s in srcs}), width, 0, 0, start, end)
             out = {}
-            for sid in sids:
-                srcs = self._sources(schema, sid)
-                raw = self._read_chunks(srcs, width, 0, 0, start, end)
+            for sid, srcs in sources.items():
+                if srcs == [sid]:
+                    if sid in raw:
+                        out[sid] = raw[sid]
+                    continue
                 blocks = [raw[s] for s in srcs if s in raw]
                 if blocks:
                     rows = np.concatenate(blocks)
@@ -306,7 +333,7 @@ class _Store:
             return self._latest_level1(schema, sid, agg, num)
         width = len(schema.columns) + (1 if level == 0 else 2)
         found = []
-        for source in self._sources(schema, sid) if level == 0 else [sid]:
+        for source in self._sources(schema, [sid])[sid] if level == 0 else [sid]:
             blocks, have = [], 0
             with self._errors():
                 cur = self._conn.execute("SELECT data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
@@ -324,7 +351,7 @@ class _Store:
 
     def _latest_level1(self, schema: Schema, sid: int, agg: int, num: int) -> np.ndarray | None:
         """Newest 1 s buckets: raw windows walked backwards (a 1 s bucket never straddles two windows)."""
-        srcs = self._sources(schema, sid)
+        srcs = self._sources(schema, [sid])[sid]
         with self._errors():
             starts = [r[0] for r in self._conn.execute(
                 f"SELECT DISTINCT start FROM chunks WHERE dt = 0 AND series IN ({_marks(len(srcs))}) "
@@ -425,11 +452,12 @@ class _Store:
         out = {}
         with self._errors():
             for group in _chunked(list(by_sid)):
-                q = ("SELECT c.series, c.data FROM chunks c JOIN (SELECT series, MAX(start) AS s FROM chunks "
-                     f"WHERE series IN ({_marks(len(group))}) AND dt = ? AND agg = ? GROUP BY series) m "
-                     "ON c.series = m.series AND c.start = m.s WHERE c.dt = ? AND c.agg = ?")
-                params = (*group, stored_level, stored_agg, stored_level, stored_agg)
+                q = ("SELECT s.id, (SELECT c.data FROM chunks c WHERE c.series = s.id AND c.dt = ? AND c.agg = ? "
+                     f"ORDER BY c.start DESC LIMIT 1) FROM series s WHERE s.id IN ({_marks(len(group))})")
+                params = (stored_level, stored_agg, *group)
                 for sid, blob in self._conn.execute(q, params).fetchall():
+                    if blob is None:
+                        continue
                     rows = np.frombuffer(blob, dtype=np.float64).reshape(-1, width)
                     if level == 1:
                         rows = rows[rows[:, 0] >= np.floor(rows[-1, 0])]
@@ -665,7 +693,7 @@ class Aggregator(_Store):
 
     def _recompute(self, schema: Schema, sid: int, buckets: Mapping[int, np.ndarray]) -> None:
         """Recompute the given buckets (per level) of one series from the raw points of its sources."""
-        sources = self._sources(schema, sid)
+        sources = self._sources(schema, [sid])[sid]
         raw_t, raw_v, raw_src = self._raw_for(schema, sources, buckets)
         masks = {}
         for level, b in buckets.items():

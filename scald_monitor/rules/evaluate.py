@@ -15,6 +15,9 @@ from ..timeutil import unix_to_gps
 from .ranges import Range, parse_range
 from .result import CRITICAL, OK, UNKNOWN, WARNING, Perf, Result, TagResult, state_name, worst
 
+#: Look-backs up to this many seconds read the raw points (exact for every aggregate); longer ones read the
+#: stored aggregates at the store's default resolution (a median is then a median of bucket medians).
+RAW_LOOKBACK = 3600.0
 #: Units Nagios graphers understand in perfdata; others (Mpc, Hz...) stay in the text only.
 NAGIOS_UOM = {"s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"}
 _REDUCE: dict[str, Callable[[Sequence[float]], float]] = {
@@ -97,7 +100,7 @@ def _threshold(check: Mapping[str, Any], spec: Any, store: Any, now: float, limi
     lookback, units = float(check["lookback"]), check.get("units") or ""
     end = unix_to_gps(now)
     start = end - lookback
-    stored_agg = None if aggregate == "latest" else aggregate
+    stored_agg = None if aggregate == "latest" or lookback <= RAW_LOOKBACK else aggregate
     try:
         if check.get("per_tag") and spec.tags:
             series = store.retrieve_timeseries_by_tag(spec.measurement, start, end, column, aggregate=stored_agg)
