@@ -106,3 +106,71 @@ def fill_cmd(config_path: str, backend_name: str, span: float | None, follow: bo
             feed.follow(cfg, store, end, interval)
     finally:
         store.close()
+
+
+def _setup_logging(verbose: int) -> None:
+    """One line per event, UTC timestamps (never local time)."""
+    import logging
+    import time
+
+    handler = logging.StreamHandler()
+    formatter = logging.Formatter("%(asctime)sZ %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.INFO if verbose > 1 else logging.WARNING)
+
+
+@monitor.command("run")
+@config_option()
+@click.option("--once", is_flag=True, help="Run every check one time, write the outputs and exit.")
+@click.option("-v", "--verbose", count=True, help="More logging (-vv: debug).")
+def run_cmd(config_path: str, once: bool, verbose: int) -> None:
+    """Evaluate the checks on their schedule and publish results (status files, Nagios, Icinga 2).
+
+    Exit status: 0 when the run completed, whatever states the checks reached; 2 for a bad configuration;
+    1 when the run itself failed. SIGTERM/SIGINT stop it cleanly, SIGHUP reloads the configuration.
+    """
+    _setup_logging(verbose)
+    cfg = load_config_or_exit(config_path)
+    from .daemon import Daemon, Runner
+
+    if not once:
+        sys.exit(Daemon(config_path, cfg).serve())
+    try:
+        runner = Runner(cfg)
+        statuses = runner.run_all()
+        runner.close()
+    except Exception as exc:  # noqa: BLE001 - the run itself failed (e.g. outputs not writable)
+        click.echo(f"scald-monitor run: {exc}", err=True)
+        sys.exit(1)
+    for status in statuses:
+        click.echo(status.result.first_line())
+
+
+@monitor.command("check")
+@config_option()
+@click.argument("name")
+def check_cmd(config_path: str, name: str) -> None:
+    """Evaluate one check now, print the plugin output and exit with its state (0/1/2/3).
+
+    A bad configuration or an unknown check is UNKNOWN (3), as a Nagios plugin reports it.
+    """
+    from .config import ConfigError, load
+
+    try:
+        cfg = load(config_path)
+    except ConfigError as exc:
+        click.echo(f"SCALD UNKNOWN - bad configuration: {exc.problems[0]}")
+        sys.exit(3)
+    if name not in cfg.checks:
+        known = ", ".join(sorted(cfg.checks)) or "none"
+        click.echo(f"SCALD UNKNOWN - no check named {name!r} in {config_path} (known: {known})")
+        sys.exit(3)
+    from .daemon import evaluate_check
+
+    result = evaluate_check(cfg, name)
+    click.echo(result.plugin_output())
+    sys.exit(result.state)

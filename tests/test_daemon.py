@@ -103,7 +103,9 @@ def test_once_writes_one_status_file_per_check_with_the_right_states(tmp_path):
     assert "job=0003" in beat["status_intervals"][0]["txt_status"]
     assert beat["status_intervals"][1]["num_status"] == 2  # a heartbeat turns CRITICAL when it goes stale
     assert beat["nagios_shib_scraper_ver"] == 0.1
-    assert status(tmp_path, "latency_max")["status_intervals"][0]["num_status"] == 1  # job 0001 at 12 s
+    lat = status(tmp_path, "latency_max")["status_intervals"][0]
+    assert lat["num_status"] == 2  # the dead job is named, not hidden by the live ones
+    assert "CRITICAL: job=0003 sent no data" in lat["txt_status"] and "WARNING: job=0001" in lat["txt_status"]
     assert status(tmp_path, "range_min")["status_intervals"][0]["num_status"] == 2
     assert "SCALD RANGE_MIN CRITICAL" in out.stdout
     state = json.loads((tmp_path / "state" / "state.json").read_text())

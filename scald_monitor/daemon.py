@@ -1,0 +1,250 @@
+"""``scald-monitor run``: evaluate every check on its schedule and publish the results.
+
+The Runner does one check end to end (evaluate → state machine → outputs → state file) and is shared by
+``run --once``, the daemon and the web side. The daemon adds APScheduler (each check at its interval, with jitter,
+never two runs of one check at once), signals (TERM/INT: finish in-flight checks and exit 0; HUP: reload the
+config, keeping the old one when the new one is broken) and systemd's sd_notify.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+import time
+from typing import Any, Iterable
+
+from .config import Config, ConfigError, load
+from .io import connect
+from .outputs import OutputError, nagios_cmd, status as status_out
+from .rules.evaluate import evaluate
+from .rules.result import UNKNOWN, CheckStatus, Result
+from .rules.state import Policy, StateStore
+
+log = logging.getLogger("scald_monitor.daemon")
+DEFAULT_TIMEOUT = 30.0
+
+
+def sd_notify(message: str) -> None:
+    """Tell systemd (Type=notify) about readiness/reload/stop; a no-op outside systemd."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(address)
+            sock.sendall(message.encode())
+    except OSError as exc:
+        log.warning("sd_notify(%s) failed: %s", message, exc)
+
+
+def check_timeout(check: dict) -> float:
+    return float(check.get("timeout") or min(float(check.get("interval") or 60), DEFAULT_TIMEOUT))
+
+
+def evaluate_check(cfg: Config, name: str, now: float | None = None,
+                   busy: dict[str, threading.Thread] | None = None) -> Result:
+    """Evaluate one check against its backend, within its timeout; any failure to look is UNKNOWN.
+
+    ``busy`` remembers the worker thread of each check, so that a run still stuck in a slow backend is never
+    joined by a second one.
+    """
+    check = cfg.checks[name]
+    now = time.time() if now is None else now
+    busy = {} if busy is None else busy
+    previous = busy.get(name)
+    if previous is not None and previous.is_alive():
+        return Result(name, UNKNOWN, "the previous evaluation is still running (backend too slow?)", now)
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            store = connect(cfg.backend(check["backend"]), readonly=True)
+        except Exception as exc:  # noqa: BLE001 - unreachable/missing/corrupt backend
+            box["result"] = Result(name, UNKNOWN, f"backend {check['backend']!r}: {exc}", now)
+            return
+        box["store"] = store
+        try:
+            box["result"] = evaluate(check, cfg.schemas[check["schema"]], store, now)
+        finally:
+            store.close()
+
+    worker = threading.Thread(target=work, name=f"check-{name}", daemon=True)
+    busy[name] = worker
+    worker.start()
+    timeout = check_timeout(check)
+    worker.join(timeout)
+    if worker.is_alive():
+        conn = getattr(box.get("store"), "_conn", None)
+        if conn is not None:
+            conn.interrupt()  # SQLite: abort the running query so that the worker ends
+        return Result(name, UNKNOWN, f"timed out after {timeout:g} s", now)
+    return box.get("result") or Result(name, UNKNOWN, "evaluation produced no result", now)
+
+
+class Runner:
+    """Runs checks of one configuration and publishes their results; thread-safe."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self._lock = threading.Lock()  # state store + outputs
+        self._busy: dict[str, threading.Thread] = {}
+        self.state = StateStore(cfg.outputs.get("state_file"))
+        self.state.load()
+
+    def evaluate(self, name: str, now: float | None = None) -> Result:
+        return evaluate_check(self.cfg, name, now, self._busy)
+
+    def run_check(self, name: str, now: float | None = None) -> CheckStatus:
+        """Evaluate, apply the state machine, publish, persist. Never raises for a check's own problems."""
+        check = self.cfg.checks[name]
+        result = self.evaluate(name, now)
+        with self._lock:
+            status = self.state.apply(name, result, Policy.from_check(check))
+            for change in status.changes:
+                log.info("state change: %s", change)
+            self._publish(name, check, status)
+            self.state.save()
+        return status
+
+    def _publish(self, name: str, check: dict, status: CheckStatus) -> None:
+        outputs = self.cfg.outputs
+        now = status.result.time
+        if outputs.get("status_dir"):
+            try:
+                doc = status_out.status_document(status, check, now)
+                status_out.write_status(outputs["status_dir"], name, doc)
+            except OSError as exc:
+                log.error("%s: cannot write status file: %s", name, exc)
+        host = outputs.get("host") or "localhost"
+        if outputs.get("nagios_command_file"):
+            line = nagios_cmd.passive_line(host, name, status, now)
+            nagios_cmd.send_passive(outputs["nagios_command_file"], [line])
+        if outputs.get("icinga2"):
+            from .outputs import icinga2
+
+            ttl = float(check.get("expiry") or 3 * float(check["interval"]))
+            try:
+                icinga2.post_result(outputs["icinga2"], host, name, status, ttl)
+            except OutputError as exc:
+                log.error("%s: Icinga 2: %s", name, exc)
+
+    def run_all(self, names: Iterable[str] | None = None) -> list[CheckStatus]:
+        """Every check once (``run --once``), then tidy the status directory."""
+        names = list(self.cfg.checks) if names is None else list(names)
+        statuses = [self.run_check(n) for n in names]
+        self.tidy()
+        return statuses
+
+    def tidy(self) -> None:
+        """Forget state and status files of checks that are no longer configured."""
+        with self._lock:
+            self.state.forget(self.cfg.checks)
+            self.state.save()
+            if self.cfg.outputs.get("status_dir"):
+                removed = status_out.sync_status_dir(self.cfg.outputs["status_dir"], self.cfg.checks)
+                for name in removed:
+                    log.info("removed the status file of %s (no longer configured)", name)
+
+    def reconfigure(self, cfg: Config) -> None:
+        with self._lock:
+            if cfg.outputs.get("state_file") != self.cfg.outputs.get("state_file"):
+                self.state.save()
+                self.state = StateStore(cfg.outputs.get("state_file"))
+                self.state.load()
+            self.cfg = cfg
+        self.tidy()
+
+    def close(self) -> None:
+        with self._lock:
+            self.state.save()
+
+
+class Daemon:
+    """The long-running service: a scheduler, signal handling and config reloads."""
+
+    def __init__(self, config_path: str, cfg: Config | None = None, max_workers: int = 8):
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.config_path = config_path
+        self.runner = Runner(cfg if cfg is not None else load(config_path))
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=_dt.timezone.utc,
+        )
+        self._wake = threading.Event()
+        self._stop = False
+        self._reload = False
+
+    def _schedule(self) -> None:
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        self.scheduler.remove_all_jobs()
+        now = _dt.datetime.now(_dt.timezone.utc)
+        for name, check in self.runner.cfg.checks.items():
+            interval = float(check["interval"])
+            first = now + _dt.timedelta(seconds=random.uniform(0, min(2.0, interval / 10)))
+            self.scheduler.add_job(self._job, IntervalTrigger(seconds=interval, jitter=min(interval / 10, 5.0),
+                                                              timezone=_dt.timezone.utc),
+                                   args=[name], id=name, name=name, next_run_time=first)
+
+    def _job(self, name: str) -> None:
+        try:
+            if name in self.runner.cfg.checks:
+                self.runner.run_check(name)
+        except Exception:  # noqa: BLE001 - one check's failure must never stop the daemon
+            log.exception("%s: unexpected failure", name)
+
+    def _signal(self, signum: int, _frame: Any) -> None:
+        if signum == signal.SIGHUP:
+            self._reload = True
+        else:
+            self._stop = True
+        self._wake.set()
+
+    def reload(self) -> bool:
+        """Load the config again; on errors log them and keep running the old one."""
+        sd_notify("RELOADING=1")
+        try:
+            cfg = load(self.config_path)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("reload refused: %s", problem)
+            log.error("reload refused: %d problem(s); still running the previous configuration",
+                      len(exc.problems))
+            sd_notify("READY=1")
+            return False
+        self.runner.reconfigure(cfg)
+        self._schedule()
+        log.info("configuration reloaded: %s", cfg.summary())
+        sd_notify("READY=1")
+        return True
+
+    def serve(self) -> int:
+        """Run until SIGTERM/SIGINT; returns the exit code (0)."""
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._signal)
+        self.runner.tidy()
+        self._schedule()
+        self.scheduler.start()
+        log.info("running %d check(s) from %s", len(self.runner.cfg.checks), self.config_path)
+        sd_notify("READY=1")
+        while not self._stop:
+            self._wake.wait()
+            self._wake.clear()
+            if self._reload and not self._stop:
+                self._reload = False
+                self.reload()
+        sd_notify("STOPPING=1")
+        log.info("stopping: waiting for running checks")
+        self.scheduler.shutdown(wait=True)
+        self.runner.close()
+        log.info("stopped")
+        return 0
