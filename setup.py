@@ -18,7 +18,7 @@ setup(
         "apscheduler>=3.10,<4",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": ["pytest>=7", "hypothesis>=6", "jsonschema>=4", "requests>=2.25", "igwn-monitor[check-json]>=1.3"],
     },
     entry_points={
         "console_scripts": [
