@@ -89,7 +89,10 @@ def _print_latest(store, fed) -> None:
               help="Seconds of history to generate, ending now (default: mock.span, else 3600).")
 @click.option("--follow", is_flag=True, help="Then keep writing live data every --interval seconds until stopped.")
 @click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True)
-def fill_cmd(config_path: str, backend_name: str, span: float | None, follow: bool, interval: float) -> None:
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="With --follow: stop after this many seconds (default: until SIGINT/SIGTERM).")
+def fill_cmd(config_path: str, backend_name: str, span: float | None, follow: bool, interval: float,
+             duration: float | None) -> None:
     """Write generated data for every schema of the config into a backend (demo data, test loads)."""
     from .mock import feed
     from .timeutil import gps_now
@@ -103,7 +106,7 @@ def fill_cmd(config_path: str, backend_name: str, span: float | None, follow: bo
         _print_latest(store, fed)
         if follow:
             click.echo(f"writing live data every {interval:g} s; Ctrl-C to stop", err=True)
-            feed.follow(cfg, store, end, interval)
+            feed.follow(cfg, store, end, interval, stop_after=duration)
     finally:
         store.close()
 
@@ -126,8 +129,10 @@ def _setup_logging(verbose: int) -> None:
 @monitor.command("run")
 @config_option()
 @click.option("--once", is_flag=True, help="Run every check one time, write the outputs and exit.")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop (cleanly, exit 0) after this many seconds; for demos and tests.")
 @click.option("-v", "--verbose", count=True, help="More logging (-vv: debug).")
-def run_cmd(config_path: str, once: bool, verbose: int) -> None:
+def run_cmd(config_path: str, once: bool, duration: float | None, verbose: int) -> None:
     """Evaluate the checks on their schedule and publish results (status files, Nagios, Icinga 2).
 
     Exit status: 0 when the run completed, whatever states the checks reached; 2 for a bad configuration;
@@ -138,7 +143,7 @@ def run_cmd(config_path: str, once: bool, verbose: int) -> None:
     from .daemon import Daemon, Runner
 
     if not once:
-        sys.exit(Daemon(config_path, cfg).serve())
+        sys.exit(Daemon(config_path, cfg).serve(duration))
     try:
         runner = Runner(cfg)
         statuses = runner.run_all()

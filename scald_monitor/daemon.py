@@ -227,8 +227,8 @@ class Daemon:
         sd_notify("READY=1")
         return True
 
-    def serve(self) -> int:
-        """Run until SIGTERM/SIGINT; returns the exit code (0)."""
+    def serve(self, duration: float | None = None) -> int:
+        """Run until SIGTERM/SIGINT (or for ``duration`` seconds); returns the exit code (0)."""
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._signal)
         self.runner.tidy()
@@ -236,8 +236,11 @@ class Daemon:
         self.scheduler.start()
         log.info("running %d check(s) from %s", len(self.runner.cfg.checks), self.config_path)
         sd_notify("READY=1")
+        deadline = None if duration is None else time.monotonic() + duration
         while not self._stop:
-            self._wake.wait()
+            self._wake.wait(None if deadline is None else max(deadline - time.monotonic(), 0))
+            if deadline is not None and time.monotonic() >= deadline:
+                self._stop = True
             self._wake.clear()
             if self._reload and not self._stop:
                 self._reload = False
