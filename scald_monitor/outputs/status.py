@@ -210,9 +210,16 @@ def _temp_dir(status_dir: str) -> str:
 
 
 def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    """Make the rename durable. Some file systems cannot fsync a directory; the document is written all the same,
+    so that is not an error worth failing the write for (as ``rules.state`` does for the state file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(fd)
+    except OSError:
+        pass
     finally:
         os.close(fd)
 
