@@ -72,12 +72,12 @@ def test_quickstart_loads_and_is_normalized():
         "snr_history", ("snr", "chisq"), "snr", ("job",), "job",
     )
     assert cfg.schemas["latency"].expected_tags == ("0000", "0001", "0002", "0003")
-    assert cfg.schemas["latency"].mock["gaps"] == [{"tag": "0003", "start": 0, "every": 1800, "length": 400}]
+    assert cfg.schemas["latency"].mock["gaps"] == [{"tag": "0003", "start": 0, "every": 90, "length": 45}]
     assert cfg.schemas["snr"].mock["columns"]["snr"]["spike_rate"] == 6
     assert cfg.schemas["latency"].extra == {}
 
     hb = cfg.checks["latency_heartbeat"]
-    assert (hb["type"], hb["warning"], hb["critical"], hb["lookback"], hb["units"]) == ("heartbeat", 60, 180, 360, "s")
+    assert (hb["type"], hb["warning"], hb["critical"], hb["lookback"], hb["units"]) == ("heartbeat", 15, 30, 60, "s")
     assert hb["tags"] == ["0000", "0001", "0002", "0003"] and hb["per_tag"] is True
     rng = cfg.checks["range_bns"]
     assert (rng["warning"], rng["critical"], rng["aggregate"], rng["lookback"], rng["units"]) == (

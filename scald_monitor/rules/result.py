@@ -4,15 +4,14 @@ Stdlib only: the plugin formats results with this module and must start fast.
 """
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, field
+
+from .perfdata import format_perf
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATE_NAMES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 # "Worst of" several states, as Nagios shows a service with several problems: CRITICAL > WARNING > UNKNOWN > OK.
 _SEVERITY = {OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3}
-_PLAIN_LABEL = re.compile(r"^[A-Za-z0-9_.:/-]+$")
 
 
 def state_name(state: int) -> str:
@@ -29,14 +28,6 @@ def severity(state: int) -> int:
     return _SEVERITY[state]
 
 
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "U" if math.isnan(value) else ""
-    return f"{value:.10g}"
-
-
 @dataclass(frozen=True)
 class Perf:
     """One performance datum, printed as ``'label'=value[UOM];warn;crit;min;max``."""
@@ -50,15 +41,7 @@ class Perf:
     max: float | None = None
 
     def __str__(self) -> str:
-        label = self.label.replace("=", "_").replace("|", "_")
-        if not _PLAIN_LABEL.match(label):
-            label = "'" + label.replace("'", "''") + "'"
-        value = "U" if self.value is None else _number(self.value)
-        uom = "" if value == "U" else self.uom
-        fields = [f"{value}{uom}", self.warn, self.crit, _number(self.min), _number(self.max)]
-        while len(fields) > 1 and fields[-1] == "":
-            fields.pop()
-        return f"{label}=" + ";".join(fields)
+        return format_perf(self.label, self.value, self.uom, self.warn, self.crit, self.min, self.max)
 
 
 @dataclass

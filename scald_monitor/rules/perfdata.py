@@ -1,0 +1,35 @@
+"""Nagios performance data: ``'label'=value[UOM];warn;crit;min;max``.
+
+Plain functions, stdlib only (no dataclasses): the plugin's status-file mode formats perfdata with this module and
+must start as fast as a bare interpreter.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+_PLAIN_LABEL = re.compile(r"^[A-Za-z0-9_.:/-]+$")
+
+
+def _number(value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    value = float(value)
+    if not math.isfinite(value):
+        return "U" if math.isnan(value) else ""
+    return f"{value:.10g}"
+
+
+def format_perf(label: str, value, uom: str = "", warn="", crit="", minimum=None, maximum=None) -> str:
+    """One datum; labels with spaces or quotes are quoted (``'`` doubled), ``=`` and ``|`` replaced."""
+    label = str(label).replace("=", "_").replace("|", "_")
+    if not _PLAIN_LABEL.match(label):
+        label = "'" + label.replace("'", "''") + "'"
+    text = "U" if value is None else _number(value)
+    fields = [f"{text}{'' if text == 'U' else uom}", _number(warn), _number(crit), _number(minimum),
+              _number(maximum)]
+    while len(fields) > 1 and fields[-1] == "":
+        fields.pop()
+    return f"{label}=" + ";".join(fields)
