@@ -16,6 +16,7 @@ setup(
         "pyyaml>=5.4",
         "numpy>=1.22",
         "apscheduler>=3.10,<4",
+        "requests>=2.25",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "jsonschema>=4", "requests>=2.25", "igwn-monitor[check-json]>=1.3"],

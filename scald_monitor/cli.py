@@ -174,7 +174,7 @@ def check_cmd(config_path: str, name: str) -> None:
         known = ", ".join(sorted(cfg.checks)) or "none"
         click.echo(f"SCALD UNKNOWN - no check named {name!r} in {config_path} (known: {known})")
         sys.exit(3)
-    from .daemon import evaluate_check
+    from .rules.run import evaluate_check
 
     result = evaluate_check(cfg, name)
     click.echo(result.plugin_output())

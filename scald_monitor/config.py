@@ -202,6 +202,8 @@ PLOTLY_KEYS = ("layout", "data_options", "options")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]*$")
 # Check names become Nagios service names and ``<check>.json`` file names: no '/', no spaces.
 CHECK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]*$")
+# The host name goes into passive results ("...;host;service;...") and Icinga's "host!service".
+HOST_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]*$")
 TAG_FORMAT = re.compile(r"^(\d{1,3})digit$")
 MAX_TAG_DIGITS = 20
 MAX_EXPECTED_TAGS = 100_000  # a typo like num_tags: 1e9 must not allocate a billion strings
@@ -1174,7 +1176,12 @@ class _Validator:
             if section.get(key) is not None:
                 out[key] = self.file_path(path + (key,), section[key])
         if section.get("host") is not None:
-            out["host"] = self.string(path + ("host",), section["host"], "a Nagios host name (string)")
+            host = self.string(path + ("host",), section["host"], "a Nagios host name (string)")
+            if host is not None and not HOST_NAME.match(host):
+                self.report(path + ("host",), f"{host!r} cannot be a Nagios/Icinga host name (letters, digits, "
+                            "'_', '.', ':', '-' only)")
+            else:
+                out["host"] = host
         if out["status_dir"] and out["state_file"]:
             if os.path.dirname(out["state_file"]) == out["status_dir"]:
                 self.report(path + ("state_file",), "must not be inside status_dir, which holds only one "

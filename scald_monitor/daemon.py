@@ -18,14 +18,12 @@ import time
 from typing import Any, Iterable
 
 from .config import Config, ConfigError, load
-from .io import connect
 from .outputs import OutputError, nagios_cmd, status as status_out
-from .rules.evaluate import evaluate
-from .rules.result import UNKNOWN, CheckStatus, Result
+from .rules.result import CheckStatus, Result
+from .rules.run import evaluate_check
 from .rules.state import Policy, StateStore
 
 log = logging.getLogger("scald_monitor.daemon")
-DEFAULT_TIMEOUT = 30.0
 
 
 def sd_notify(message: str) -> None:
@@ -41,50 +39,6 @@ def sd_notify(message: str) -> None:
             sock.sendall(message.encode())
     except OSError as exc:
         log.warning("sd_notify(%s) failed: %s", message, exc)
-
-
-def check_timeout(check: dict) -> float:
-    return float(check.get("timeout") or min(float(check.get("interval") or 60), DEFAULT_TIMEOUT))
-
-
-def evaluate_check(cfg: Config, name: str, now: float | None = None,
-                   busy: dict[str, threading.Thread] | None = None) -> Result:
-    """Evaluate one check against its backend, within its timeout; any failure to look is UNKNOWN.
-
-    ``busy`` remembers the worker thread of each check, so that a run still stuck in a slow backend is never
-    joined by a second one.
-    """
-    check = cfg.checks[name]
-    now = time.time() if now is None else now
-    busy = {} if busy is None else busy
-    previous = busy.get(name)
-    if previous is not None and previous.is_alive():
-        return Result(name, UNKNOWN, "the previous evaluation is still running (backend too slow?)", now)
-    box: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            store = connect(cfg.backend(check["backend"]), readonly=True)
-        except Exception as exc:  # noqa: BLE001 - unreachable/missing/corrupt backend
-            box["result"] = Result(name, UNKNOWN, f"backend {check['backend']!r}: {exc}", now)
-            return
-        box["store"] = store
-        try:
-            box["result"] = evaluate(check, cfg.schemas[check["schema"]], store, now)
-        finally:
-            store.close()
-
-    worker = threading.Thread(target=work, name=f"check-{name}", daemon=True)
-    busy[name] = worker
-    worker.start()
-    timeout = check_timeout(check)
-    worker.join(timeout)
-    if worker.is_alive():
-        conn = getattr(box.get("store"), "_conn", None)
-        if conn is not None:
-            conn.interrupt()  # SQLite: abort the running query so that the worker ends
-        return Result(name, UNKNOWN, f"timed out after {timeout:g} s", now)
-    return box.get("result") or Result(name, UNKNOWN, "evaluation produced no result", now)
 
 
 class Runner:
@@ -123,12 +77,16 @@ class Runner:
                 log.error("%s: cannot write status file: %s", name, exc)
         host = outputs.get("host") or "localhost"
         if outputs.get("nagios_command_file"):
-            line = nagios_cmd.passive_line(host, name, status, now)
-            nagios_cmd.send_passive(outputs["nagios_command_file"], [line])
+            try:
+                line = nagios_cmd.passive_line(host, name, status, now)
+            except ValueError as exc:  # a host or service name Nagios cannot take
+                log.error("%s: cannot send a passive result: %s", name, exc)
+            else:
+                nagios_cmd.send_passive(outputs["nagios_command_file"], [line])
         if outputs.get("icinga2"):
             from .outputs import icinga2
 
-            ttl = float(check.get("expiry") or 3 * float(check["interval"]))
+            ttl = float(status_out.expiry_seconds(check))
             try:
                 icinga2.post_result(outputs["icinga2"], host, name, status, ttl)
             except OutputError as exc:

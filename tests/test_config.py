@@ -691,3 +691,11 @@ def test_quickstart_mutations_locate_problems(tmp_path):
         path = tmp_path / "mutated.yml"
         path.write_text("".join(lines[:i] + lines[i + 1:]), encoding="utf-8")
         assert_loads_or_locates(path)
+
+
+def test_host_names_nagios_cannot_take_are_refused(tmp_path):
+    path = tmp_path / "host.yml"
+    path.write_text("outputs:\n  host: 'web;01'\n")
+    with pytest.raises(ConfigError) as info:
+        load(str(path))
+    assert f"{path}:2: outputs.host:" in str(info.value) and "host name" in str(info.value)
