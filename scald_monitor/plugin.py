@@ -1,40 +1,384 @@
-"""``check_scald``: the Nagios plugin entry point.
+"""``check_scald``: the Nagios plugin (Monitoring Plugins guidelines: exit 0/1/2/3, one status line, perfdata).
 
-Nagios forks this for every check, so it imports only the standard library modules it needs; everything heavier is
-imported lazily inside the mode that needs it.
+Nagios forks this for every check, so start-up matters: the status-file mode imports nothing beyond ``json``, ``os``
+and ``time`` from the standard library (``urllib`` only for a URL); the modes that read a store import the
+configuration and the backends lazily. Every failure ends in UNKNOWN (3) with a one-line reason, never a traceback.
 """
 from __future__ import annotations
 
 import sys
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
+STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 
 USAGE = """\
-Usage: check_scald [-h] [-V] [-v] [-t SECONDS] [--config FILE] --check NAME
+Usage: check_scald [-h] [-V] [-v] [-t SECONDS] --config FILE --check NAME
        check_scald --status-file PATH|URL [--max-age SECONDS]
-       check_scald --config FILE --measurement M --column C [--tag k=v ...]
-                   [--aggregate max] [--lookback S] [--heartbeat] -w RANGE -c RANGE
+       check_scald --config FILE --measurement M [--column C] [--tag k=v ...] [--aggregate max]
+                   [--lookback S] [--backend NAME] [--units U] [--heartbeat] [-w RANGE] [-c RANGE]
+"""
 
-Nagios plugin for scald-monitor: reports the state of a configured check, of a status JSON
-document, or of an ad-hoc threshold on stored data. Exit codes: 0 OK, 1 WARNING, 2 CRITICAL,
-3 UNKNOWN. The configuration comes from --config or $SCALDRC_PATH (-c means --critical, as in
-every Nagios plugin).
+HELP = USAGE + """
+Nagios plugin for scald-monitor. Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+
+Modes:
+  --check NAME            evaluate a check of the configuration against its backend now
+  --status-file PATH|URL  report a status JSON document (scald-monitor's or any IGWN producer's): the
+                          status_intervals entry matching the time since created_unix/created_gps is used, as
+                          IGWN's nagios-check-json does; no match is UNKNOWN
+  --measurement M         an ad-hoc threshold (or --heartbeat age check) on stored data
+
+Options:
+  --config FILE           scald configuration (default: $SCALDRC_PATH); -c means --critical, as in every plugin
+  --max-age SECONDS       with --status-file: a document older than this is UNKNOWN (stale results never pass)
+  -w, --warning RANGE     Nagios range (10, 10:, ~:10, 10:20, @10:20; any float notation, e.g. 1e-21);
+                          with --heartbeat: the age in seconds of the newest point
+  -c, --critical RANGE    likewise, tested before the warning range
+  --column C              column to check (default: the schema's column_key)
+  --tag k=v               only this tag combination (repeat for each tag of the schema); default: every tag
+                          value, the worst one decides
+  --aggregate A           min, median, max (default) or latest, over the look-back
+  --lookback S            seconds (default 300; heartbeat: twice the critical age)
+  --backend NAME          backend of the configuration (default: default)
+  --units U               unit shown in the output (s, ms, %, B... also go into perfdata)
+  -t, --timeout SECONDS   give up after this long, UNKNOWN (default 10)
+  -v, --verbose           more detail (repeatable)
+  -V, --version           print the version
+  -h, --help              print this help
 """
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse arguments; any problem ends in UNKNOWN (3) with a one-line reason, never a traceback."""
-    from . import __version__
+class UsageError(Exception):
+    """A bad argument: reported as UNKNOWN with the reason."""
 
-    args = sys.argv[1:] if argv is None else argv
-    if not args or "-h" in args or "--help" in args:
-        sys.stdout.write(USAGE)
-        return OK if args else UNKNOWN
-    if "-V" in args or "--version" in args:
-        sys.stdout.write(f"check_scald {__version__}\n")
-        return OK
-    sys.stdout.write("SCALD UNKNOWN - check modes are not available in this version\n")
-    return UNKNOWN
+
+_VALUED = {
+    "--config": "config", "--check": "check", "--status-file": "status_file", "--max-age": "max_age",
+    "-w": "warning", "--warning": "warning", "-c": "critical", "--critical": "critical",
+    "--measurement": "measurement", "--column": "column", "--tag": "tag", "--aggregate": "aggregate",
+    "--lookback": "lookback", "--backend": "backend", "--units": "units", "-t": "timeout", "--timeout": "timeout",
+}
+_FLAGS = {"--heartbeat": "heartbeat", "-h": "help", "--help": "help", "-V": "version", "--version": "version"}
+
+
+def parse_args(argv: list[str]) -> dict:
+    """A small hand-written parser: argparse alone costs more than the whole status-file mode."""
+    opts: dict = {"tag": [], "verbose": 0, "timeout": "10"}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in _VALUED:
+            if eq:
+                value = inline
+            elif i + 1 < len(argv):
+                i += 1
+                value = argv[i]
+            else:
+                raise UsageError(f"option {name} needs a value")
+            key = _VALUED[name]
+            if key == "tag":
+                opts["tag"].append(value)
+            else:
+                opts[key] = value
+        elif arg in _FLAGS:
+            opts[_FLAGS[arg]] = True
+        elif arg == "--verbose" or (arg.startswith("-v") and set(arg[1:]) == {"v"}):
+            opts["verbose"] += 1 if arg == "--verbose" else len(arg) - 1
+        elif len(arg) > 2 and arg[:2] in ("-w", "-c", "-t") and not arg.startswith("--"):
+            opts[_VALUED[arg[:2]]] = arg[2:]  # -w10, -c~:20, -t5
+        else:
+            raise UsageError(f"unknown argument {arg!r} (see check_scald --help)")
+        i += 1
+    return opts
+
+
+def _seconds(opts: dict, key: str, default: float | None = None) -> float | None:
+    raw = opts.get(key)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(f"--{key.replace('_', '-')} must be a number of seconds, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise UsageError(f"--{key.replace('_', '-')} must be positive, got {raw!r}")
+    return value
+
+
+def _line(name: str, state: int, summary: str) -> str:
+    summary = " ".join(summary.replace("|", "/").split())
+    return f"SCALD {name.upper()} {STATES[state]} - {summary}"
+
+
+# -- status-file mode --------------------------------------------------------------------------------------------
+def _read_document(source: str, timeout: float) -> dict:
+    import json
+
+    if "://" in source and not source.startswith("file://"):
+        from urllib.request import Request, urlopen
+
+        with urlopen(Request(source, headers={"Accept": "application/json"}), timeout=timeout) as response:
+            text = response.read().decode("utf-8")
+    else:
+        path = source[len("file://"):] if source.startswith("file://") else source
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    doc = json.loads(text)
+    if not isinstance(doc, dict):
+        raise ValueError("the document is not a JSON object")
+    return doc
+
+
+def _created(doc: dict) -> float | None:
+    if isinstance(doc.get("created_unix"), (int, float)) and not isinstance(doc["created_unix"], bool):
+        return float(doc["created_unix"])
+    if isinstance(doc.get("created_gps"), (int, float)) and not isinstance(doc["created_gps"], bool):
+        from .timeutil import gps_to_unix
+
+        return float(gps_to_unix(float(doc["created_gps"])))
+    return None
+
+
+def _pick_interval(intervals: list, elapsed: int) -> dict | None:
+    """IGWN check_json's rule: sorted by start_sec, last first; the first with start <= elapsed <= end wins."""
+    def start(iv: dict) -> float:
+        return iv.get("start_sec", 0)
+
+    for iv in sorted(intervals, key=start, reverse=True):
+        end = iv.get("end_sec")
+        if start(iv) <= elapsed and (end is None or elapsed <= end):
+            return iv
+    return None
+
+
+def _perf_from_metrics(metrics) -> str:
+    from .rules.perfdata import format_perf
+
+    if not isinstance(metrics, dict):
+        return ""
+    out = []
+    for label, entry in metrics.items():
+        fields = list(entry) if isinstance(entry, (list, tuple)) else [entry]
+        fields += [None] * (5 - len(fields))
+        value = fields[0]
+        if isinstance(value, str):  # "25s": value with its unit, as scald-monitor writes it
+            num = value.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ%")
+            uom = value[len(num):]
+        else:
+            num, uom = value, ""
+        out.append(format_perf(label, num, uom, *(f if f is not None else "" for f in fields[1:5])))
+    return " ".join(out)
+
+
+def status_file_mode(opts: dict, now: float) -> tuple[int, str]:
+    source = opts["status_file"]
+    timeout = _seconds(opts, "timeout", 10.0)
+    max_age = _seconds(opts, "max_age")
+    try:
+        doc = _read_document(source, timeout)
+    except (OSError, ValueError) as exc:
+        return UNKNOWN, _line("status", UNKNOWN, f"cannot read {source}: {exc}")
+    name = str(doc.get("check") or _stem(source))
+    intervals = doc.get("status_intervals")
+    if not isinstance(intervals, list) or not intervals or not all(isinstance(i, dict) for i in intervals):
+        return UNKNOWN, _line(name, UNKNOWN, f"{source}: no status_intervals")
+    created = _created(doc)
+    if created is None and max_age is not None:
+        return UNKNOWN, _line(name, UNKNOWN, f"{source} has no created_unix/created_gps: its age is unknown")
+    elapsed = int(now - created) if created is not None else 1
+    if max_age is not None and elapsed > max_age:
+        return UNKNOWN, _line(name, UNKNOWN, f"status is {elapsed} s old (more than {max_age:g} s): "
+                                             "its producer is not updating it")
+    chosen = _pick_interval(intervals, elapsed)
+    if chosen is None:
+        return UNKNOWN, _line(name, UNKNOWN, f"No status_interval matches elapsed time [{elapsed}]")
+    state = chosen.get("num_status")
+    if not isinstance(state, int) or isinstance(state, bool) or not 0 <= state <= 3:
+        return UNKNOWN, _line(name, UNKNOWN, f"invalid num_status {state!r}")
+    text = str(chosen.get("txt_status", "")).replace("\\n", "\n")
+    first, _, rest = text.partition("\n")
+    first, _, inline_perf = first.partition("|")
+    prefix = f"SCALD {name.upper()} "
+    if first.startswith(prefix) and " - " in first:  # our own line: restate it with the state chosen now
+        first = first.split(" - ", 1)[1]
+    perf = _perf_from_metrics(doc.get("performance_metrics")) or inline_perf.strip()
+    head = _line(name, state, first)
+    lines = [f"{head} | {perf}" if perf else head]
+    if rest:
+        lines.append(rest)
+    if opts["verbose"]:
+        lines.append(f"source: {source}, created {elapsed} s ago")
+    return state, "\n".join(lines)
+
+
+def _stem(source: str) -> str:
+    base = source.rstrip("/").rsplit("/", 1)[-1]
+    return base[:-5] if base.endswith(".json") else (base or "status")
+
+
+# -- modes reading a store ---------------------------------------------------------------------------------------
+def _config(opts: dict):
+    import os
+
+    from .config import ConfigError, load
+
+    path = opts.get("config") or os.environ.get("SCALDRC_PATH")
+    if not path:
+        raise UsageError("no configuration: give --config FILE or set SCALDRC_PATH")
+    try:
+        return load(path)
+    except ConfigError as exc:
+        raise UsageError(f"bad configuration: {exc.problems[0]}"
+                         + (f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else "")) from None
+
+
+def check_mode(opts: dict) -> tuple[int, str]:
+    from .rules.run import evaluate_check
+
+    cfg = _config(opts)
+    name = opts["check"]
+    if name not in cfg.checks:
+        raise UsageError(f"no check named {name!r} (known: {', '.join(sorted(cfg.checks)) or 'none'})")
+    timeout = _seconds(opts, "timeout", 10.0)
+    cfg.checks[name] = dict(cfg.checks[name], timeout=min(timeout, cfg.checks[name].get("timeout") or timeout))
+    result = evaluate_check(cfg, name)
+    return result.state, result.plugin_output()
+
+
+def adhoc_mode(opts: dict) -> tuple[int, str]:
+    from .io import connect
+    from .rules.evaluate import evaluate
+    from .rules.ranges import RangeError, parse_range
+
+    cfg = _config(opts)
+    heartbeat = bool(opts.get("heartbeat"))
+    warning, critical = opts.get("warning"), opts.get("critical")
+    if not heartbeat and warning is None and critical is None:
+        raise UsageError("give -w/--warning and/or -c/--critical")
+    if heartbeat:
+        if critical is None:
+            raise UsageError("--heartbeat needs -c/--critical (age in seconds)")
+        for key in ("warning", "critical"):
+            if opts.get(key) is not None:
+                _seconds(opts, key)
+    else:
+        for value in (warning, critical):
+            if value is not None:
+                try:
+                    parse_range(value)
+                except RangeError as exc:
+                    raise UsageError(str(exc)) from None
+    aggregate = opts.get("aggregate", "max")
+    if aggregate not in ("min", "median", "max", "latest"):
+        raise UsageError(f"--aggregate must be min, median, max or latest, got {aggregate!r}")
+    backend = opts.get("backend", "default")
+    if backend not in cfg.backends:
+        raise UsageError(f"no backend named {backend!r} in the configuration")
+    store = connect(cfg.backend(backend), readonly=True)
+    try:
+        spec = _schema_for(cfg, store, opts["measurement"])
+        column = opts.get("column") or spec.column_key
+        if column not in spec.columns:
+            raise UsageError(f"{spec.measurement} has no column {column!r} (columns: {', '.join(spec.columns)})")
+        tag_filter = _tag_filter(spec, opts["tag"])
+        lookback = _seconds(opts, "lookback", (2 * float(critical)) if heartbeat else 300.0)
+        check = {
+            "name": opts["measurement"], "type": "heartbeat" if heartbeat else "threshold",
+            "column": column, "aggregate": aggregate, "lookback": lookback, "warning": warning,
+            "critical": critical, "per_tag": bool(spec.tags) and not tag_filter, "tags": None,
+            "filter": tag_filter, "units": opts.get("units") or ("s" if heartbeat else ""),
+        }
+        result = evaluate(check, spec, store)
+    finally:
+        store.close()
+    return result.state, result.plugin_output()
+
+
+def _schema_for(cfg, store, measurement: str):
+    for spec in cfg.schemas.values():
+        if spec.measurement == measurement:
+            return spec
+    from .io.errors import UnknownMeasurementError
+
+    try:
+        return store._schema(measurement)  # the store remembers every registered schema
+    except UnknownMeasurementError:
+        raise UsageError(f"unknown measurement {measurement!r} (not in the configuration nor the store)") from None
+
+
+def _tag_filter(spec, pairs: list[str]) -> dict | None:
+    if not pairs:
+        return None
+    out = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key or not value:
+            raise UsageError(f"--tag expects NAME=VALUE, got {pair!r}")
+        if key not in spec.tags:
+            raise UsageError(f"{spec.measurement} has no tag {key!r} (tags: {', '.join(spec.tags) or 'none'})")
+        out[key] = value
+    missing = [t for t in spec.tags if t not in out]
+    if missing:
+        raise UsageError(f"--tag must name every tag of {spec.measurement}; missing {', '.join(missing)}")
+    return out
+
+
+# -- entry point -------------------------------------------------------------------------------------------------
+def run(argv: list[str]) -> tuple[int, str]:
+    opts = parse_args(argv)
+    if opts.get("help"):
+        return OK, HELP.rstrip("\n")
+    if opts.get("version"):
+        from . import __version__
+
+        return OK, f"check_scald {__version__}"
+    modes = [m for m in ("status_file", "check", "measurement") if opts.get(m)]
+    if len(modes) != 1:
+        raise UsageError("give exactly one of --status-file, --check or --measurement (see check_scald --help)")
+    if modes[0] == "status_file":
+        import time
+
+        return status_file_mode(opts, time.time())
+    if modes[0] == "check":
+        return check_mode(opts)
+    return adhoc_mode(opts)
+
+
+def _on_alarm(signum, frame) -> None:
+    sys.stdout.write("SCALD UNKNOWN - timed out (-t/--timeout)\n")
+    sys.stdout.flush()
+    import os
+
+    os._exit(UNKNOWN)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the plugin; the process exits with the state. Nothing escapes as a traceback."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if not argv:
+            raise UsageError("no mode given")
+        try:
+            timeout = float(parse_args(argv).get("timeout", 10))
+        except (UsageError, ValueError):
+            timeout = 10.0
+        if timeout > 0 and timeout != float("inf"):
+            import signal
+
+            signal.signal(signal.SIGALRM, _on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+        state, output = run(argv)
+    except UsageError as exc:
+        state, output = UNKNOWN, f"SCALD UNKNOWN - {exc}\n{USAGE.rstrip()}"
+    except KeyboardInterrupt:
+        state, output = UNKNOWN, "SCALD UNKNOWN - interrupted"
+    except Exception as exc:  # noqa: BLE001 - a plugin must answer UNKNOWN, never crash with a traceback
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        state, output = UNKNOWN, f"SCALD UNKNOWN - {type(exc).__name__}: {reason}"
+    sys.stdout.write(output + "\n")
+    sys.stdout.flush()
+    return state
 
 
 if __name__ == "__main__":

@@ -89,6 +89,14 @@ def evaluate(check: Mapping[str, Any], spec: Any, store: Any, now: float | None 
         return Result(name, UNKNOWN, f"cannot evaluate: {reason}", now)
 
 
+def _one_series(check: Mapping[str, Any], spec: Any) -> tuple[tuple[str, ...], dict] | None:
+    """A check restricted to one tag combination (``filter: {tag: value}``, as check_scald --tag gives)."""
+    wanted = check.get("filter")
+    if not wanted:
+        return None
+    return tuple(str(wanted[t]) for t in spec.tags), dict(wanted)
+
+
 def _no_data(exc: Exception) -> bool:
     from ..io.errors import UnknownMeasurementError
 
@@ -102,10 +110,13 @@ def _threshold(check: Mapping[str, Any], spec: Any, store: Any, now: float, limi
     start = end - lookback
     stored_agg = None if aggregate == "latest" or lookback <= RAW_LOOKBACK else aggregate
     try:
-        if check.get("per_tag") and spec.tags:
+        one = _one_series(check, spec)
+        if check.get("per_tag") and spec.tags and one is None:
             series = store.retrieve_timeseries_by_tag(spec.measurement, start, end, column, aggregate=stored_agg)
         else:
-            series = {(): store.retrieve_timeseries(spec.measurement, start, end, column, aggregate=stored_agg)}
+            key, tags = one or ((), None)
+            series = {key: store.retrieve_timeseries(spec.measurement, start, end, column, tags=tags,
+                                                     aggregate=stored_agg)}
     except Exception as exc:  # noqa: BLE001
         if not _no_data(exc):
             raise
@@ -142,11 +153,13 @@ def _heartbeat(check: Mapping[str, Any], spec: Any, store: Any, now: float, limi
     lookback = float(check["lookback"])
     now_gps = unix_to_gps(now)
     try:
-        if check.get("per_tag") and spec.tags:
+        one = _one_series(check, spec)
+        if check.get("per_tag") and spec.tags and one is None:
             latest = store.retrieve_latest_by_tag(spec.measurement, column)
         else:
-            t, v = store.retrieve_latest(spec.measurement, column)
-            latest = {(): (t[-1], v[-1])} if t else {}
+            key, tags = one or ((), None)
+            t, v = store.retrieve_latest(spec.measurement, column, tags=tags)
+            latest = {key: (t[-1], v[-1])} if t else {}
     except Exception as exc:  # noqa: BLE001
         if not _no_data(exc):
             raise
@@ -177,9 +190,10 @@ def _heartbeat(check: Mapping[str, Any], spec: Any, store: Any, now: float, limi
 
 def _summary(tags: list[TagResult], state: int, what: str, units: str, tag_key: str | None) -> str:
     """One line: how many tag values are in which state, and the worst ones by name."""
-    per_tag = len(tags) > 1 or (tags and tags[0].label)
-    if not per_tag:
-        return tags[0].text if tags else what
+    if len(tags) == 1:
+        return tags[0].text
+    if not tags:
+        return what
     counts = {s: sum(1 for t in tags if t.state == s) for s in (CRITICAL, WARNING, UNKNOWN)}
     noun = tag_key or "series"
     if state == OK:

@@ -9,6 +9,7 @@ import math
 import re
 
 _PLAIN_LABEL = re.compile(r"^[A-Za-z0-9_.:/-]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _number(value) -> str:
@@ -19,12 +20,14 @@ def _number(value) -> str:
     value = float(value)
     if not math.isfinite(value):
         return "U" if math.isnan(value) else ""
-    return f"{value:.10g}"
+    text = f"{value:.10g}"
+    return text if math.isfinite(float(text)) else repr(value)  # 10 digits would round 1.79e308 up to inf
 
 
 def format_perf(label: str, value, uom: str = "", warn="", crit="", minimum=None, maximum=None) -> str:
-    """One datum; labels with spaces or quotes are quoted (``'`` doubled), ``=`` and ``|`` replaced."""
-    label = str(label).replace("=", "_").replace("|", "_")
+    """One datum; labels with spaces or quotes are quoted (``'`` doubled); ``=``, ``|`` and control characters
+    (which would end the perfdata or the line) become ``_``."""
+    label = _CONTROL.sub("_", str(label).replace("=", "_").replace("|", "_"))
     if not _PLAIN_LABEL.match(label):
         label = "'" + label.replace("'", "''") + "'"
     text = "U" if value is None else _number(value)
