@@ -355,7 +355,10 @@ def _on_alarm(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the plugin; the process exits with the state. Nothing escapes as a traceback."""
+    import signal
+
     argv = sys.argv[1:] if argv is None else list(argv)
+    previous = None
     try:
         if not argv:
             raise UsageError("no mode given")
@@ -364,9 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         except (UsageError, ValueError):
             timeout = 10.0
         if timeout > 0 and timeout != float("inf"):
-            import signal
-
-            signal.signal(signal.SIGALRM, _on_alarm)
+            previous = signal.signal(signal.SIGALRM, _on_alarm)
             signal.setitimer(signal.ITIMER_REAL, timeout)
         state, output = run(argv)
     except UsageError as exc:
@@ -376,6 +377,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a plugin must answer UNKNOWN, never crash with a traceback
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         state, output = UNKNOWN, f"SCALD UNKNOWN - {type(exc).__name__}: {reason}"
+    finally:
+        if previous is not None:  # when called in-process (tests, embedding), leave no alarm behind
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
     sys.stdout.write(output + "\n")
     sys.stdout.flush()
     return state
