@@ -14,10 +14,10 @@ import json
 import logging
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 
+from ..atomic import write_atomic
 from ..rules.ranges import RangeError, parse_range
 from ..rules.result import CRITICAL, UNKNOWN, CheckStatus, Perf, Result, state_name
 from ..timeutil import unix_to_gps
@@ -209,21 +209,6 @@ def _temp_dir(status_dir: str) -> str:
     return os.path.join(head, f".{tail}.tmp")
 
 
-def _fsync_dir(path: str) -> None:
-    """Make the rename durable. Some file systems cannot fsync a directory; the document is written all the same,
-    so that is not an error worth failing the write for (as ``rules.state`` does for the state file)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_status(status_dir: str, name: str, doc: dict) -> str:
     """Write ``doc`` to ``<status_dir>/<name>.json`` atomically and durably; return the path.
 
@@ -234,27 +219,8 @@ def write_status(status_dir: str, name: str, doc: dict) -> str:
     data = json.dumps(doc, indent=1, allow_nan=False).encode("utf-8") + b"\n"  # strict JSON, before touching disk
     status_dir = os.path.abspath(status_dir)
     tmp_dir = _temp_dir(status_dir)
-    os.makedirs(status_dir, exist_ok=True)
-    os.makedirs(tmp_dir, exist_ok=True)
     target = os.path.join(status_dir, f"{name}.json")
-    fd, tmp = tempfile.mkstemp(prefix=f"{name}.", suffix=".tmp", dir=tmp_dir)
-    try:
-        try:
-            os.fchmod(fd, 0o644)  # mkstemp makes 0600; web servers and the plugin run as other users
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(status_dir)
+    write_atomic(target, data, tmp_dir=tmp_dir, mode=0o644)
     return target
 
 

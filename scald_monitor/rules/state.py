@@ -32,12 +32,12 @@ import json
 import logging
 import math
 import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Iterable, Sequence
 
+from ..atomic import write_atomic
 from .ranges import Range, parse_range
 from .result import CRITICAL, OK, UNKNOWN, WARNING, CheckStatus, Result, StateChange, TagResult, worst
 
@@ -393,7 +393,7 @@ class StateStore:
                 "checks": {name: state.to_dict() for name, state in self._checks.items()},
             }
             data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
-            _atomic_write(self.path, data)
+            write_atomic(self.path, data)
 
     # --- the state machine
 
@@ -518,40 +518,3 @@ def _parse(raw: bytes) -> dict[str, CheckState]:
     return parsed
 
 
-def _atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers and crashes see either the old or the new file, whole."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    try:
-        mode = os.stat(path).st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644  # mkstemp's 0600 would hide the state from a web front end running as another user
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename durable; some file systems (and non-POSIX platforms) cannot fsync a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
