@@ -11,6 +11,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["scald_monitor", "scald_monitor.*"]),
     include_package_data=True,
+    package_data={"scald_monitor": ["nagios_templates/*.in"]},
     install_requires=[
         "click>=8.0",
         "pyyaml>=5.4",

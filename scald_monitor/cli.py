@@ -179,3 +179,48 @@ def check_cmd(config_path: str, name: str) -> None:
     result = evaluate_check(cfg, name)
     click.echo(result.plugin_output())
     sys.exit(result.state)
+
+
+@monitor.command("nagios-config")
+@config_option()
+@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default=None,
+              help="Directory to write commands.cfg, hosts.cfg and services.cfg into (default: print to stdout).")
+@click.option("--mode", type=click.Choice(["active", "passive"]), default=None,
+              help="passive: the daemon pushes results, Nagios checks freshness; active: Nagios runs check_scald "
+                   "on the status files. Default: passive when outputs.nagios_command_file is set, else active.")
+@click.option("--plugin", "plugin", default=None, metavar="PATH",
+              help="check_scald to write into the commands (default: the one next to this Python, else on PATH).")
+@click.option("--status-url-base", default=None, metavar="URL",
+              help="Active mode: read status documents from URL/<check> (e.g. http://host/api/nagios) "
+                   "instead of outputs.status_dir.")
+@click.option("--interval-length", type=click.FloatRange(min=0, min_open=True), default=60, show_default=True,
+              help="Seconds per Nagios interval unit (Nagios's interval_length); intervals are rounded up to it.")
+@click.option("--no-host", is_flag=True, help="Do not define the host (it is already defined in your Nagios config).")
+def nagios_config_cmd(config_path: str, outdir: str | None, mode: str | None, plugin: str | None,
+                      status_url_base: str | None, interval_length: float, no_host: bool) -> None:
+    """Write Nagios object definitions (commands, host, one service per check) to include with cfg_dir=.
+
+    Exit 2 for a bad configuration or a name or path Nagios would refuse.
+    """
+    import os
+
+    from .nagios_config import NagiosConfigError, default_mode, find_plugin, render, write_files
+
+    cfg = load_config_or_exit(config_path)
+    mode = mode or default_mode(cfg)
+    try:
+        plugin_path = find_plugin(plugin)
+        if not os.access(plugin_path, os.X_OK):
+            click.echo(f"warning: {plugin_path} is not an executable file here; Nagios must find it there", err=True)
+        files = render(cfg, mode, plugin_path, status_url_base=status_url_base,
+                       interval_length=interval_length, include_host=not no_host,
+                       outdir=os.path.abspath(outdir) if outdir else None)
+    except NagiosConfigError as exc:
+        click.echo(f"scald-monitor nagios-config: {config_path}: {exc}", err=True)
+        sys.exit(2)
+    if outdir is None:
+        click.echo("\n".join(files.values()), nl=False)
+        return
+    for path in write_files(files, outdir):
+        click.echo(f"wrote {path}", err=True)
+    click.echo(f"include it in nagios.cfg with: cfg_dir={os.path.abspath(outdir)}", err=True)
