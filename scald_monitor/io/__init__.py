@@ -14,18 +14,27 @@ __all__ = ["BackendError", "UnknownMeasurementError", "connect"]
 _SQLITE_KEYS = ("path", "raw_retention", "timeout")
 
 
-def connect(entry: Mapping[str, Any], readonly: bool = False):
+def connect(entry: Mapping[str, Any], readonly: bool = False, lite: bool = False):
     """An Aggregator (or, with ``readonly``, a Consumer that never creates anything) for a backend entry.
 
     ``entry`` is one item of the config's ``backends:`` section, e.g. ``{"backend": "sqlite", "path": FILE}``.
+    ``lite`` (with ``readonly``) asks for a reader without numpy, for short-lived processes such as the Nagios
+    plugin: it serves what check evaluation reads (raw points and levels >= 10 s), not the 1 s level.
     """
+    if lite and not readonly:
+        raise ValueError("connect(lite=True) is read-only: pass readonly=True")
     kind = entry.get("backend")
     if kind == "sqlite":
-        from . import sqlite
-
         kwargs = {k: entry[k] for k in _SQLITE_KEYS if k in entry and entry[k] is not None}
         if "path" not in kwargs:
             raise ValueError("sqlite backend: 'path' is required")
+        if lite:
+            from .sqlite_lite import LiteConsumer
+
+            kwargs.pop("raw_retention", None)
+            return LiteConsumer(**kwargs)
+        from . import sqlite
+
         if readonly:
             kwargs.pop("raw_retention", None)
             return sqlite.Consumer(**kwargs)

@@ -1,20 +1,14 @@
 """The embedded default store: one SQLite file (WAL mode), one writer process and any number of readers.
 
-Layout. Points are kept in *chunks*: one row per (series, level, aggregate, time window) holding a float64 blob of
-rows, so a store call of a million points writes a few thousand rows and a one-day read decodes a handful of blobs.
+The file format (chunks of float64 rows per series, level and aggregate; the ``"*"`` across-tags series; level 1
+computed from raw points on read) is defined once, in :mod:`.sqlite_layout`, with the plumbing every reader shares;
+this module adds the numpy reads and the writer. :mod:`.sqlite_lite` is a numpy-free reader of the same files.
 
-- level 0 holds the raw points: rows ``(time, col1, ..., colN)`` in windows of ``RAW_SPAN`` seconds;
-- levels 10 ... 100000 hold, for each of min/median/max, rows ``(bucket_start, row_time, col1, ...)`` in windows of
-  ``CHUNK_BUCKETS * dt`` seconds;
-- level 1 is computed from the raw points when read (a 1 s bucket rarely holds more than a few points, so storing
-  it would triple the data for nothing); it is stored only for the time range whose raw points were pruned.
-
-A series is one tag combination of a measurement; the extra series ``tags = "*"`` is the reduction across all tag
-combinations. Every aggregate is recomputed exactly from the raw points of its bucket whenever the bucket changes
-(late, out-of-order and repeated points included). Buckets still to recompute are kept in the ``dirty`` table in the
-same transaction as the raw points, so a crash never loses that work. Coarse levels (≥ 1000 s), whose buckets hold
-many raw points, are recomputed at most every ``coarse_delay * dt`` seconds while streaming, and always by
-``flush()`` / ``close()``.
+Every aggregate is recomputed exactly from the raw points of its bucket whenever the bucket changes (late,
+out-of-order and repeated points included). Buckets still to recompute are kept in the ``dirty`` table in the same
+transaction as the raw points, so a crash never loses that work. Coarse levels (≥ 1000 s), whose buckets hold many
+raw points, are recomputed at most every ``coarse_delay * dt`` seconds while streaming, and always by ``flush()`` /
+``close()``.
 """
 from __future__ import annotations
 
@@ -31,42 +25,13 @@ import numpy as np
 
 from .decimate import decimate_levels
 from .errors import BackendError
-from .schema import (AGGREGATES, LEVELS, Schema, SchemaRegistry, SeriesBatch, make_schema, normalize_columns,
-                     normalize_rows, schema_from_dict)
+from .schema import AGGREGATES, LEVELS, Schema, make_schema, schema_from_dict
+from .sqlite_layout import (ACROSS, AGG_CODE, CHUNK_BUCKETS, DDL, FORMAT_VERSION, MAX_POINTS, RAW_SPAN,
+                            STORED_LEVELS, StoreBase, check_range, chunk_bounds, chunked, marks, pick_level,
+                            row_width, span)
+from .validate import SeriesBatch, normalize_columns, normalize_rows
 
-FORMAT_VERSION = "1"
-RAW_SPAN = 100  # seconds of raw data per chunk (a multiple of every stored level's dt divides it: 1 s buckets fit)
-CHUNK_BUCKETS = 100  # buckets per aggregate chunk
-STORED_LEVELS = tuple(level for level in LEVELS if level > 1)
-AGG_CODE = {"min": 1, "median": 2, "max": 3}
-ACROSS = "*"
-MAX_POINTS = 2000  # default resolution of a read that names no dt
-_IN_BATCH = 500  # parameters per "IN (...)" list
-
-_DDL = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS measurements(name TEXT PRIMARY KEY, schema TEXT NOT NULL, horizon REAL);
-CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, measurement TEXT NOT NULL, tags TEXT NOT NULL,
-    UNIQUE(measurement, tags));
-CREATE TABLE IF NOT EXISTS chunks(series INTEGER NOT NULL, dt INTEGER NOT NULL, agg INTEGER NOT NULL,
-    start INTEGER NOT NULL, last REAL NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
-    PRIMARY KEY(series, dt, agg, start)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dirty(series INTEGER NOT NULL, dt INTEGER NOT NULL, bucket INTEGER NOT NULL,
-    PRIMARY KEY(series, dt, bucket)) WITHOUT ROWID;
-"""
-
-
-def _span(dt: int) -> int:
-    return RAW_SPAN if dt in (0, 1) else CHUNK_BUCKETS * dt
-
-
-def _chunked(seq: Sequence, size: int = _IN_BATCH) -> Iterator[Sequence]:
-    for i in range(0, len(seq), size):
-        yield seq[i:i + size]
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
+__all__ = ["ACROSS", "AGG_CODE", "Aggregator", "CHUNK_BUCKETS", "Consumer", "MAX_POINTS", "RAW_SPAN", "pick_level"]
 
 
 def _distinct_sorted(values: np.ndarray) -> np.ndarray:
@@ -87,162 +52,24 @@ def _merge_intervals(buckets: Mapping[int, np.ndarray]) -> list[tuple[float, flo
     return list(zip(lo[new].tolist(), ends.tolist()))
 
 
-def pick_level(start: float, end: float, dt: int | None, max_points: int = MAX_POINTS) -> int:
-    """The coarsest level that still gives ``max_points`` over [start, end], or the ``dt`` asked for."""
-    if dt is not None:
-        if isinstance(dt, bool) or int(dt) != dt or int(dt) not in LEVELS:
-            raise ValueError(f"dt={dt!r} is not a stored resolution; use one of {', '.join(map(str, LEVELS))}")
-        return int(dt)
-    span = max(float(end) - float(start), 0.0)
-    for level in LEVELS:
-        if span / level <= max_points:
-            return level
-    return LEVELS[-1]
-
-
-def _check_range(start: Any, end: Any) -> tuple[float, float]:
-    try:
-        s, e = float(start), float(end)
-    except (TypeError, ValueError):
-        raise ValueError(f"start/end must be GPS seconds, got {start!r}, {end!r}") from None
-    if not (np.isfinite(s) and np.isfinite(e)):
-        raise ValueError("start/end must be finite")
-    if e < s:
-        raise ValueError(f"end {e} is before start {s}")
-    return s, e
-
-
 def _agg_rows(time: np.ndarray, values: np.ndarray, dec, name: str) -> np.ndarray:
     """Rows ``(bucket_start, row_time, cols...)`` of one aggregate of a decimation."""
     idx = dec.index[name]
     return np.column_stack((dec.starts, time[idx], values[idx]))
 
 
-class _Store:
-    """What readers and the writer share: opening the file, error translation, schema lookup and reads."""
-
-    def __init__(self, path: str | os.PathLike = ":memory:", timeout: float = 30.0, max_points: int = MAX_POINTS):
-        self.path = str(path)
-        self.timeout = float(timeout)
-        self.max_points = int(max_points)
-        self.schemas = SchemaRegistry()
-        self._series_cache: dict[tuple[str, str], int] = {}
-        with self._errors():
-            self._conn = self._open()
-
-    # -- connection -------------------------------------------------------------------------------------------
-    def _open(self) -> sqlite3.Connection:
-        if self.path == ":memory:":
-            raise ValueError("a read-only Consumer cannot open ':memory:'; read through the Aggregator instead")
-        p = Path(self.path)
-        if not p.exists():
-            raise BackendError(f"{self.path}: no such database (nothing has been stored there yet)")
-        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, timeout=self.timeout,
-                               isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA query_only = ON")
-        conn.execute("SELECT COUNT(*) FROM measurements").fetchone()  # fail now on a corrupt or foreign file
-        return conn
-
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Turn sqlite3's exceptions into one clear BackendError naming the file."""
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            msg = str(exc)
-            if "locked" in msg or "busy" in msg:
-                raise BackendError(f"{self.path}: database is locked by another writer "
-                                   f"(waited {self.timeout:g} s): {msg}") from None
-            if "no such table" in msg:
-                raise BackendError(f"{self.path}: not a scald-monitor database") from None
-            raise BackendError(f"{self.path}: {msg}") from None
-        except sqlite3.DatabaseError as exc:
-            raise BackendError(f"{self.path}: not a SQLite database, or it is corrupt: {exc}") from None
-
-    def close(self) -> None:
-        conn = getattr(self, "_conn", None)
-        if conn is not None:
-            conn.close()
-            self._conn = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    # -- schema and series ------------------------------------------------------------------------------------
-    def _schema(self, measurement: str) -> Schema:
-        if measurement not in self.schemas:
-            with self._errors():
-                row = self._conn.execute("SELECT schema FROM measurements WHERE name = ?", (measurement,)).fetchone()
-            if row is not None:
-                self.schemas.add(schema_from_dict(json.loads(row[0])))
-        return self.schemas.get(measurement)
-
-    def measurements(self) -> list[str]:
-        """Every measurement stored in the file."""
-        with self._errors():
-            return [r[0] for r in self._conn.execute("SELECT name FROM measurements ORDER BY name")]
-
-    def _series_ids(self, measurement: str) -> dict[tuple[str, ...], int]:
-        """Per-tag series of a measurement (not the across-tags one), by tag values."""
-        with self._errors():
-            rows = self._conn.execute("SELECT id, tags FROM series WHERE measurement = ? AND tags != ?",
-                                      (measurement, ACROSS)).fetchall()
-        return {tuple(json.loads(tags)): sid for sid, tags in rows}
-
-    def _read_series_id(self, schema: Schema, tags: Any) -> int | None:
-        """The series to read: a full tag combination, or the across-tags reduction when ``tags`` is None."""
-        if tags is None or (not schema.tags and not tags):
-            key = ACROSS if schema.tags else "[]"
-        else:
-            key = json.dumps(list(self._tag_values(schema, tags)))
-        with self._errors():
-            row = self._conn.execute("SELECT id FROM series WHERE measurement = ? AND tags = ?",
-                                     (schema.measurement, key)).fetchone()
-        return None if row is None else row[0]
-
-    @staticmethod
-    def _tag_values(schema: Schema, tags: Any) -> tuple[str, ...]:
-        """Accept ligo-scald's ``[(name, value), ...]`` filters, a ``{name: value}`` dict, or a value tuple."""
-        if isinstance(tags, Mapping):
-            pairs = list(tags.items())
-        elif isinstance(tags, (list, tuple)) and tags and all(isinstance(t, (list, tuple)) and len(t) == 2
-                                                              for t in tags):
-            pairs = [tuple(t) for t in tags]
-        else:
-            values = (tags,) if isinstance(tags, str) else tuple(tags)
-            if len(values) != len(schema.tags):
-                raise ValueError(f"{schema.measurement}: give a value for each tag {list(schema.tags)}, got {tags!r}")
-            return tuple(str(v) for v in values)
-        given = {str(k): str(v) for k, v in pairs}
-        unknown = [k for k in given if k not in schema.tags]
-        if unknown:
-            raise ValueError(f"{schema.measurement}: unknown tag(s) {unknown}; the schema has {list(schema.tags)}")
-        missing = [k for k in schema.tags if k not in given]
-        if missing:
-            raise ValueError(f"{schema.measurement}: tag filter lacks {missing}; give every tag "
-                             f"{list(schema.tags)}, or none for the reduction across tags")
-        return tuple(given[k] for k in schema.tags)
-
-    def _sources(self, schema: Schema, sids: Sequence[int]) -> dict[int, list[int]]:
-        """The raw series each series is computed from: itself, or every tag combination for '*'."""
-        per_tag = set(self._series_ids(schema.measurement).values())
-        every = sorted(per_tag)
-        return {sid: [sid] if not schema.tags or sid in per_tag else every for sid in sids}
+class _Store(StoreBase):
+    """The numpy reads both the Consumer and the Aggregator use (the shared plumbing is in StoreBase)."""
 
     # -- chunk reads ------------------------------------------------------------------------------------------
     def _read_chunks(self, sids: Sequence[int], width: int, dt: int, agg: int, start: float | None,
                      end: float | None) -> dict[int, np.ndarray]:
         """Rows of the given series/level/aggregate whose first column is in [start, end]."""
-        span = _span(dt)
-        lo = -(2 ** 62) if start is None else int(np.floor(start / span) * span)
-        hi = 2 ** 62 if end is None else int(np.floor(end))
+        lo, hi = chunk_bounds(dt, start, end)
         blobs, owners = [], []
         with self._errors():
-            for group in _chunked(list(sids)):
-                q = (f"SELECT series, data FROM chunks WHERE series IN ({_marks(len(group))}) "
+            for group in chunked(list(sids)):
+                q = (f"SELECT series, data FROM chunks WHERE series IN ({marks(len(group))}) "
                      "AND dt = ? AND agg = ? AND start >= ? AND start <= ? ORDER BY series, start")
                 for sid, blob in self._conn.execute(q, (*group, dt, agg, lo, hi)):
                     blobs.append(blob)
@@ -308,7 +135,7 @@ class _Store:
 
     def _read_level(self, schema: Schema, sids: Sequence[int], level: int, agg: int, start: float,
                     end: float) -> dict[int, np.ndarray]:
-        width = len(schema.columns) + (1 if level == 0 else 2)
+        width = row_width(schema, level)
         if level == 1:
             return self._level1(schema, sids, agg, start, end)
         if level == 0:  # raw points "across tags" are the points of every tag combination, in time order
@@ -331,7 +158,7 @@ class _Store:
         """The newest ``num`` rows of a series, walking its chunks backwards from the newest."""
         if level == 1:
             return self._latest_level1(schema, sid, agg, num)
-        width = len(schema.columns) + (1 if level == 0 else 2)
+        width = row_width(schema, level)
         found = []
         for source in self._sources(schema, [sid])[sid] if level == 0 else [sid]:
             blocks, have = [], 0
@@ -354,7 +181,7 @@ class _Store:
         srcs = self._sources(schema, [sid])[sid]
         with self._errors():
             starts = [r[0] for r in self._conn.execute(
-                f"SELECT DISTINCT start FROM chunks WHERE dt = 0 AND series IN ({_marks(len(srcs))}) "
+                f"SELECT DISTINCT start FROM chunks WHERE dt = 0 AND series IN ({marks(len(srcs))}) "
                 "ORDER BY start DESC", srcs)]
         found: list[np.ndarray] = []
         have = 0
@@ -376,21 +203,6 @@ class _Store:
         return rows[np.argsort(rows[:, 0], kind="stable")][-num:]
 
     # -- public readers ---------------------------------------------------------------------------------------
-    def _level(self, schema: Schema, start: float, end: float, aggregate: str | None,
-               dt: int | None) -> tuple[int, int]:
-        if aggregate is None and dt is None:
-            return 0, 0
-        if aggregate is None:
-            aggregate = schema.aggregate or "max"
-        if aggregate not in AGGREGATES:
-            raise ValueError(f"aggregate {aggregate!r} is not one of {', '.join(AGGREGATES)}")
-        return pick_level(start, end, dt, self.max_points), AGG_CODE[aggregate]
-
-    def _column_index(self, schema: Schema, column: str, level: int) -> int:
-        if column not in schema.columns:
-            raise ValueError(f"{schema.measurement}: unknown column {column!r}; the schema has {list(schema.columns)}")
-        return schema.columns.index(column) + (1 if level == 0 else 2)
-
     def retrieve_timeseries(self, measurement: str, start: float, end: float, column: str, tags: Any = None,
                             aggregate: str | None = None, dt: int | None = None) -> tuple[list[float], list[float]]:
         """Points in [start, end] of one tag combination (``tags``) or of the reduction across tags (None).
@@ -399,7 +211,7 @@ class _Store:
         or at the coarsest level that still gives ``max_points`` over the range. Aggregate points carry the start
         time of their bucket.
         """
-        start, end = _check_range(start, end)
+        start, end = check_range(start, end)
         schema = self._schema(measurement)
         level, agg = self._level(schema, start, end, aggregate, dt)
         col = self._column_index(schema, column, level)
@@ -413,7 +225,7 @@ class _Store:
                                    aggregate: str | None = None, dt: int | None = None
                                    ) -> dict[tuple[str, ...], tuple[list[float], list[float]]]:
         """Every tag combination's points, read in one query: ``{tag_values: (times, values)}``."""
-        start, end = _check_range(start, end)
+        start, end = check_range(start, end)
         schema = self._schema(measurement)
         level, agg = self._level(schema, start, end, aggregate, dt)
         col = self._column_index(schema, column, level)
@@ -446,14 +258,14 @@ class _Store:
         ids = self._series_ids(measurement)
         by_sid = {sid: tags for tags, sid in ids.items()}
         stored_level, stored_agg = (0, 0) if level == 1 else (level, agg)  # 1 s comes from the newest raw chunk
-        width = len(schema.columns) + (1 if stored_level == 0 else 2)
+        width = row_width(schema, stored_level)
         key = schema.columns.index(schema.column_key)
         name = {v: k for k, v in AGG_CODE.items()}.get(agg)
         out = {}
         with self._errors():
-            for group in _chunked(list(by_sid)):
+            for group in chunked(list(by_sid)):
                 q = ("SELECT s.id, (SELECT c.data FROM chunks c WHERE c.series = s.id AND c.dt = ? AND c.agg = ? "
-                     f"ORDER BY c.start DESC LIMIT 1) FROM series s WHERE s.id IN ({_marks(len(group))})")
+                     f"ORDER BY c.start DESC LIMIT 1) FROM series s WHERE s.id IN ({marks(len(group))})")
                 params = (stored_level, stored_agg, *group)
                 for sid, blob in self._conn.execute(q, params).fetchall():
                     if blob is None:
@@ -497,7 +309,7 @@ class Aggregator(_Store):
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.executescript(_DDL)
+        conn.executescript(DDL)
         version = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
         if version is None:
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT_VERSION,))
@@ -618,14 +430,14 @@ class Aggregator(_Store):
         Existing rows whose first column is in ``drop_keys`` are removed first: for raw points this makes a
         repeated time replace the old point; for aggregates it replaces (or removes) the recomputed buckets.
         """
-        span = _span(dt)
-        new_chunk = (np.floor(new_rows[:, 0] / span) * span).astype(np.int64)
-        starts = np.union1d(_distinct_sorted(new_chunk), (np.floor(drop_keys / span) * span).astype(np.int64))
+        window = span(dt)
+        new_chunk = (np.floor(new_rows[:, 0] / window) * window).astype(np.int64)
+        starts = np.union1d(_distinct_sorted(new_chunk), (np.floor(drop_keys / window) * window).astype(np.int64))
         width = new_rows.shape[1]
         existing = {}
-        for group in _chunked(starts.tolist()):
+        for group in chunked(starts.tolist()):
             q = (f"SELECT start, data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
-                 f"AND start IN ({_marks(len(group))})")
+                 f"AND start IN ({marks(len(group))})")
             for start, blob in self._conn.execute(q, (sid, dt, agg, *group)):
                 existing[start] = np.frombuffer(blob, dtype=np.float64).reshape(-1, width)
         bounds = np.searchsorted(new_chunk, starts, side="left").tolist() + [len(new_chunk)]
@@ -679,7 +491,7 @@ class Aggregator(_Store):
             self._conn.executemany("INSERT OR IGNORE INTO dirty VALUES (?, ?, ?)", later)
         stored = self._conn.execute(
             f"SELECT d.series, d.dt, d.bucket FROM dirty d JOIN series s ON s.id = d.series "
-            f"WHERE s.measurement = ? AND d.dt IN ({_marks(len(due))})", (m, *due)).fetchall()
+            f"WHERE s.measurement = ? AND d.dt IN ({marks(len(due))})", (m, *due)).fetchall()
         for sid, level, bucket in stored:
             work[sid][level].append(np.array([bucket], dtype=np.int64))
         if stored:
@@ -735,7 +547,7 @@ class Aggregator(_Store):
         sids = sorted(self._series_ids(schema.measurement).values())
         if not sids:
             return
-        newest = conn.execute(f"SELECT MAX(last) FROM chunks WHERE dt = 0 AND series IN ({_marks(len(sids))})",
+        newest = conn.execute(f"SELECT MAX(last) FROM chunks WHERE dt = 0 AND series IN ({marks(len(sids))})",
                               sids).fetchone()[0]
         if newest is None:
             return
@@ -748,7 +560,7 @@ class Aggregator(_Store):
         old = conn.execute("SELECT horizon FROM measurements WHERE name = ?", (schema.measurement,)).fetchone()[0]
         if old is not None and horizon <= old:
             return
-        oldest = conn.execute(f"SELECT MIN(start) FROM chunks WHERE dt = 0 AND series IN ({_marks(len(sids))})",
+        oldest = conn.execute(f"SELECT MIN(start) FROM chunks WHERE dt = 0 AND series IN ({marks(len(sids))})",
                               sids).fetchone()[0]
         if oldest is None or oldest >= horizon:
             conn.execute("UPDATE measurements SET horizon = ? WHERE name = ?", (horizon, schema.measurement))
@@ -761,6 +573,6 @@ class Aggregator(_Store):
                 for sid, rows in level1.items():
                     if len(rows):
                         self._upsert(sid, 1, code, rows, rows[:, 0])
-        conn.execute(f"DELETE FROM chunks WHERE dt = 0 AND series IN ({_marks(len(sids))}) AND start + ? <= ?",
+        conn.execute(f"DELETE FROM chunks WHERE dt = 0 AND series IN ({marks(len(sids))}) AND start + ? <= ?",
                      (*sids, RAW_SPAN, int(horizon)))
         conn.execute("UPDATE measurements SET horizon = ? WHERE name = ?", (horizon, schema.measurement))

@@ -1,0 +1,250 @@
+"""The SQLite store's file format and the numpy-free plumbing every reader of it shares.
+
+This is the single definition of the on-disk layout: the numpy store (:mod:`.sqlite`, Aggregator and Consumer) and
+the numpy-free reader (:mod:`.sqlite_lite`, used by the Nagios plugin) both build on :class:`StoreBase`, so they
+cannot disagree on a constant, on the series a tag filter names or on how a file is opened.  Standard library only:
+importing numpy costs a short-lived process (check_scald) several times its own run time.
+
+Layout. Points are kept in *chunks*: one row of ``chunks(series, dt, agg, start, last, n, data)`` per (series,
+level, aggregate, time window), ``data`` holding native float64 rows back to back, sorted by their first column:
+
+- level 0 (``dt = 0``, ``agg = 0``) holds the raw points: rows ``(time, col1, ..., colN)`` in windows of
+  ``RAW_SPAN`` seconds;
+- levels 10 ... 100000 hold, for each of min/median/max (``AGG_CODE``), rows ``(bucket_start, row_time, col1,
+  ...)`` in windows of ``CHUNK_BUCKETS * dt`` seconds;
+- level 1 is computed from the raw points when read; it is stored only for the time range whose raw points were
+  pruned (``measurements.horizon``).
+
+``start`` is the window start (a multiple of the window length), ``last`` the first column of the last row, ``n``
+the row count. A series is one tag combination of a measurement, ``series.tags`` the JSON list of its tag values in
+schema order (``"[]"`` without tags); the extra series ``tags = "*"`` (``ACROSS``) holds the stored levels of the
+reduction across all tag combinations (its raw points are those of every combination).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping, Sequence
+
+from .errors import BackendError
+from .schema import AGGREGATES, LEVELS, Schema, SchemaRegistry, schema_from_dict
+
+FORMAT_VERSION = "1"
+RAW_SPAN = 100  # seconds of raw data per chunk (a multiple of every stored level's dt divides it: 1 s buckets fit)
+CHUNK_BUCKETS = 100  # buckets per aggregate chunk
+STORED_LEVELS = tuple(level for level in LEVELS if level > 1)
+AGG_CODE = {"min": 1, "median": 2, "max": 3}
+ACROSS = "*"
+MAX_POINTS = 2000  # default resolution of a read that names no dt
+IN_BATCH = 500  # parameters per "IN (...)" list
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS measurements(name TEXT PRIMARY KEY, schema TEXT NOT NULL, horizon REAL);
+CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, measurement TEXT NOT NULL, tags TEXT NOT NULL,
+    UNIQUE(measurement, tags));
+CREATE TABLE IF NOT EXISTS chunks(series INTEGER NOT NULL, dt INTEGER NOT NULL, agg INTEGER NOT NULL,
+    start INTEGER NOT NULL, last REAL NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY(series, dt, agg, start)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dirty(series INTEGER NOT NULL, dt INTEGER NOT NULL, bucket INTEGER NOT NULL,
+    PRIMARY KEY(series, dt, bucket)) WITHOUT ROWID;
+"""
+
+
+def span(dt: int) -> int:
+    """Seconds covered by one chunk of level ``dt``."""
+    return RAW_SPAN if dt in (0, 1) else CHUNK_BUCKETS * dt
+
+
+def row_width(schema: Schema, level: int) -> int:
+    """float64 values per row at ``level``: the time, plus the bucket start for aggregates, plus the columns."""
+    return len(schema.columns) + (1 if level == 0 else 2)
+
+
+def chunk_bounds(dt: int, start: float | None, end: float | None) -> tuple[int, int]:
+    """The ``chunks.start`` range whose windows can hold rows with first column in [start, end]."""
+    width = span(dt)
+    lo = -(2 ** 62) if start is None else int(math.floor(start / width) * width)
+    hi = 2 ** 62 if end is None else int(math.floor(end))
+    return lo, hi
+
+
+def chunked(seq: Sequence, size: int = IN_BATCH) -> Iterator[Sequence]:
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]
+
+
+def marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def pick_level(start: float, end: float, dt: int | None, max_points: int = MAX_POINTS) -> int:
+    """The coarsest level that still gives ``max_points`` over [start, end], or the ``dt`` asked for."""
+    if dt is not None:
+        if isinstance(dt, bool) or int(dt) != dt or int(dt) not in LEVELS:
+            raise ValueError(f"dt={dt!r} is not a stored resolution; use one of {', '.join(map(str, LEVELS))}")
+        return int(dt)
+    width = max(float(end) - float(start), 0.0)
+    for level in LEVELS:
+        if width / level <= max_points:
+            return level
+    return LEVELS[-1]
+
+
+def check_range(start: Any, end: Any) -> tuple[float, float]:
+    try:
+        s, e = float(start), float(end)
+    except (TypeError, ValueError):
+        raise ValueError(f"start/end must be GPS seconds, got {start!r}, {end!r}") from None
+    if not (math.isfinite(s) and math.isfinite(e)):
+        raise ValueError("start/end must be finite")
+    if e < s:
+        raise ValueError(f"end {e} is before start {s}")
+    return s, e
+
+
+def tag_values(schema: Schema, tags: Any) -> tuple[str, ...]:
+    """Accept ligo-scald's ``[(name, value), ...]`` filters, a ``{name: value}`` dict, or a value tuple."""
+    if isinstance(tags, Mapping):
+        pairs = list(tags.items())
+    elif isinstance(tags, (list, tuple)) and tags and all(isinstance(t, (list, tuple)) and len(t) == 2
+                                                          for t in tags):
+        pairs = [tuple(t) for t in tags]
+    else:
+        values = (tags,) if isinstance(tags, str) else tuple(tags)
+        if len(values) != len(schema.tags):
+            raise ValueError(f"{schema.measurement}: give a value for each tag {list(schema.tags)}, got {tags!r}")
+        return tuple(str(v) for v in values)
+    given = {str(k): str(v) for k, v in pairs}
+    unknown = [k for k in given if k not in schema.tags]
+    if unknown:
+        raise ValueError(f"{schema.measurement}: unknown tag(s) {unknown}; the schema has {list(schema.tags)}")
+    missing = [k for k in schema.tags if k not in given]
+    if missing:
+        raise ValueError(f"{schema.measurement}: tag filter lacks {missing}; give every tag "
+                         f"{list(schema.tags)}, or none for the reduction across tags")
+    return tuple(given[k] for k in schema.tags)
+
+
+class StoreBase:
+    """What every reader and the writer share: opening the file, error translation, schema and series lookup.
+
+    Subclasses add the reads (numpy or plain Python) and, for the writer, override :meth:`_open`.
+    """
+
+    def __init__(self, path: str | os.PathLike = ":memory:", timeout: float = 30.0, max_points: int = MAX_POINTS):
+        self.path = str(path)
+        self.timeout = float(timeout)
+        self.max_points = int(max_points)
+        self.schemas = SchemaRegistry()
+        self._series_cache: dict[tuple[str, str], int] = {}
+        with self._errors():
+            self._conn = self._open()
+
+    # -- connection -------------------------------------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        """Read-only (``mode=ro``): never creates the file, safe beside a running writer."""
+        if self.path == ":memory:":
+            raise ValueError("a read-only Consumer cannot open ':memory:'; read through the Aggregator instead")
+        if not os.path.exists(self.path):
+            raise BackendError(f"{self.path}: no such database (nothing has been stored there yet)")
+        uri = "file://" + _quote_path(os.path.realpath(self.path)) + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("SELECT COUNT(*) FROM measurements").fetchone()  # fail now on a corrupt or foreign file
+        return conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn sqlite3's exceptions into one clear BackendError naming the file."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            msg = str(exc)
+            if "locked" in msg or "busy" in msg:
+                raise BackendError(f"{self.path}: database is locked by another writer "
+                                   f"(waited {self.timeout:g} s): {msg}") from None
+            if "no such table" in msg:
+                raise BackendError(f"{self.path}: not a scald-monitor database") from None
+            raise BackendError(f"{self.path}: {msg}") from None
+        except sqlite3.DatabaseError as exc:
+            raise BackendError(f"{self.path}: not a SQLite database, or it is corrupt: {exc}") from None
+
+    def close(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+            self._conn = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- schema and series ------------------------------------------------------------------------------------
+    def _schema(self, measurement: str) -> Schema:
+        if measurement not in self.schemas:
+            with self._errors():
+                row = self._conn.execute("SELECT schema FROM measurements WHERE name = ?", (measurement,)).fetchone()
+            if row is not None:
+                self.schemas.add(schema_from_dict(json.loads(row[0])))
+        return self.schemas.get(measurement)
+
+    def measurements(self) -> list[str]:
+        """Every measurement stored in the file."""
+        with self._errors():
+            return [r[0] for r in self._conn.execute("SELECT name FROM measurements ORDER BY name")]
+
+    def _series_ids(self, measurement: str) -> dict[tuple[str, ...], int]:
+        """Per-tag series of a measurement (not the across-tags one), by tag values."""
+        with self._errors():
+            rows = self._conn.execute("SELECT id, tags FROM series WHERE measurement = ? AND tags != ?",
+                                      (measurement, ACROSS)).fetchall()
+        return {tuple(json.loads(tags)): sid for sid, tags in rows}
+
+    def _read_series_id(self, schema: Schema, tags: Any) -> int | None:
+        """The series to read: a full tag combination, or the across-tags reduction when ``tags`` is None."""
+        if tags is None or (not schema.tags and not tags):
+            key = ACROSS if schema.tags else "[]"
+        else:
+            key = json.dumps(list(tag_values(schema, tags)))
+        with self._errors():
+            row = self._conn.execute("SELECT id FROM series WHERE measurement = ? AND tags = ?",
+                                     (schema.measurement, key)).fetchone()
+        return None if row is None else row[0]
+
+    _tag_values = staticmethod(tag_values)
+
+    def _sources(self, schema: Schema, sids: Sequence[int]) -> dict[int, list[int]]:
+        """The raw series each series is computed from: itself, or every tag combination for '*'."""
+        per_tag = set(self._series_ids(schema.measurement).values())
+        every = sorted(per_tag)
+        return {sid: [sid] if not schema.tags or sid in per_tag else every for sid in sids}
+
+    def _level(self, schema: Schema, start: float, end: float, aggregate: str | None,
+               dt: int | None) -> tuple[int, int]:
+        """(level, aggregate code) of a read: raw points (0, 0) when neither aggregate nor dt is named."""
+        if aggregate is None and dt is None:
+            return 0, 0
+        if aggregate is None:
+            aggregate = schema.aggregate or "max"
+        if aggregate not in AGGREGATES:
+            raise ValueError(f"aggregate {aggregate!r} is not one of {', '.join(AGGREGATES)}")
+        return pick_level(start, end, dt, self.max_points), AGG_CODE[aggregate]
+
+    def _column_index(self, schema: Schema, column: str, level: int) -> int:
+        if column not in schema.columns:
+            raise ValueError(f"{schema.measurement}: unknown column {column!r}; the schema has {list(schema.columns)}")
+        return schema.columns.index(column) + (1 if level == 0 else 2)
+
+
+_URI_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
+
+
+def _quote_path(path: str) -> str:
+    """Percent-encode a path for an SQLite URI as ``Path.as_uri`` does, without importing pathlib or urllib."""
+    return "".join(chr(b) if b in _URI_SAFE else f"%{b:02X}" for b in os.fsencode(path))
