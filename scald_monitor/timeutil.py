@@ -128,8 +128,8 @@ def _table() -> _Table:
     if _TABLE is None:
         entries = list(LEAP_SECOND_TABLE)
         try:
-            with open(LEAP_SECONDS_FILE, encoding="ascii") as fh:
-                entries = _merge(LEAP_SECOND_TABLE, _parse_leap_seconds_list(fh.read()))
+            with open(LEAP_SECONDS_FILE, "rb") as fh:  # bytes.decode: no codec module to import, unlike open(text)
+                entries = _merge(LEAP_SECOND_TABLE, _parse_leap_seconds_list(fh.read().decode("ascii")))
         except Exception:  # missing, unreadable or malformed: the built-in table is authoritative anyway
             pass
         _TABLE = _Table(entries)

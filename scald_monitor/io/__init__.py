@@ -5,21 +5,25 @@ used, so importing this package stays cheap.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
-
 from .errors import BackendError, UnknownMeasurementError
+
+TYPE_CHECKING = False  # not ``from typing import ...``: the Nagios plugin imports this package
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 __all__ = ["BackendError", "UnknownMeasurementError", "connect"]
 
 _SQLITE_KEYS = ("path", "raw_retention", "timeout")
 
 
-def connect(entry: Mapping[str, Any], readonly: bool = False, lite: bool = False):
+def connect(entry: Mapping[str, Any], readonly: bool = False, lite: bool = False, schemas: Any = None):
     """An Aggregator (or, with ``readonly``, a Consumer that never creates anything) for a backend entry.
 
     ``entry`` is one item of the config's ``backends:`` section, e.g. ``{"backend": "sqlite", "path": FILE}``.
     ``lite`` (with ``readonly``) asks for a reader without numpy, for short-lived processes such as the Nagios
     plugin: it serves what check evaluation reads (raw points and levels >= 10 s), not the 1 s level.
+    ``schemas`` (the config's SchemaSpecs) tell an InfluxDB reader the tag order and column_key, which the server
+    does not keep; SQLite stores them itself.
     """
     if lite and not readonly:
         raise ValueError("connect(lite=True) is read-only: pass readonly=True")
@@ -40,5 +44,12 @@ def connect(entry: Mapping[str, Any], readonly: bool = False, lite: bool = False
             return sqlite.Consumer(**kwargs)
         return sqlite.Aggregator(**kwargs)
     if kind == "influxdb":
-        raise BackendError("the influxdb backend is not available in this version of scald-monitor")
+        from . import influx
+
+        kwargs = {k: v for k, v in entry.items() if k != "backend" and v is not None}
+        if "db" not in kwargs:
+            raise ValueError("influxdb backend: 'db' is required")
+        if readonly:
+            return influx.Consumer(schemas=schemas, **kwargs)
+        return influx.Aggregator(schemas=schemas, **kwargs)
     raise ValueError(f"unknown backend kind {kind!r} (expected 'sqlite' or 'influxdb')")

@@ -6,10 +6,13 @@ handed to ``store_rows`` / ``store_columns`` is in :mod:`.validate` (numpy), sti
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
 
+from ..records import FrozenRecord
 from .errors import UnknownMeasurementError
+
+TYPE_CHECKING = False  # no ``typing``/``dataclasses`` at run time: the Nagios plugin reads schemas
+if TYPE_CHECKING:
+    from typing import Any, Mapping, Sequence
 
 AGGREGATES = ("min", "median", "max")
 #: Decimation levels in seconds (ligo-scald's retention policies "1s" ... "100000s").
@@ -17,16 +20,21 @@ LEVELS = (1, 10, 100, 1000, 10000, 100000)
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]*$")
 
 
-@dataclass(frozen=True)
-class Schema:
+class Schema(FrozenRecord):
     """How one measurement is stored: its value columns, the column that decides min/median/max, and its tags."""
 
+    _fields = ("measurement", "columns", "column_key", "tags", "tag_key", "aggregate")
     measurement: str
     columns: tuple[str, ...]
     column_key: str
-    tags: tuple[str, ...] = ()
-    tag_key: str | None = None
-    aggregate: str | None = None
+    tags: tuple[str, ...]
+    tag_key: str | None
+    aggregate: str | None
+
+    def __init__(self, measurement: str, columns: tuple[str, ...], column_key: str, tags: tuple[str, ...] = (),
+                 tag_key: str | None = None, aggregate: str | None = None) -> None:
+        self._init(measurement=measurement, columns=columns, column_key=column_key, tags=tags, tag_key=tag_key,
+                   aggregate=aggregate)
 
     def to_dict(self) -> dict:
         return {"measurement": self.measurement, "columns": list(self.columns), "column_key": self.column_key,

@@ -6,29 +6,43 @@ cannot be compared gives UNKNOWN with the reason. Tag values are read in one que
 from __future__ import annotations
 
 import math
-import statistics
 import time as _time
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
 
+from ..records import FrozenRecord
 from ..timeutil import unix_to_gps
 from .ranges import Range, parse_range
 from .result import CRITICAL, OK, UNKNOWN, WARNING, Perf, Result, TagResult, state_name, worst
+
+TYPE_CHECKING = False  # no ``typing``, ``statistics`` or ``dataclasses`` at run time: check_scald imports this
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping, Sequence
 
 #: Look-backs up to this many seconds read the raw points (exact for every aggregate); longer ones read the
 #: stored aggregates at the store's default resolution (a median is then a median of bucket medians).
 RAW_LOOKBACK = 3600.0
 #: Units Nagios graphers understand in perfdata; others (Mpc, Hz...) stay in the text only.
 NAGIOS_UOM = {"s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"}
+
+
+def _median_high(values: Sequence[float]) -> float:
+    """``statistics.median_high`` (a value of the data, never an average), without importing ``statistics``."""
+    return sorted(values)[len(values) // 2]
+
+
 _REDUCE: dict[str, Callable[[Sequence[float]], float]] = {
-    "max": max, "min": min, "median": statistics.median_high, "latest": lambda values: values[-1],
+    "max": max, "min": min, "median": _median_high, "latest": lambda values: values[-1],
 }
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(FrozenRecord):
+    """The warning and critical ranges of a check."""
+
+    _fields = ("warning", "critical")
     warning: Range | None
     critical: Range | None
+
+    def __init__(self, warning: Range | None, critical: Range | None) -> None:
+        self._init(warning=warning, critical=critical)
 
     @classmethod
     def from_check(cls, check: Mapping[str, Any]) -> "Limits":

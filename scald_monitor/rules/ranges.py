@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+
+from ..records import FrozenRecord
 
 __all__ = ["Range", "RangeError", "parse_range"]
 
@@ -36,18 +37,21 @@ class RangeError(ValueError):
     """A threshold range that does not follow the Nagios range syntax."""
 
 
-@dataclass(frozen=True)
-class Range:
+class Range(FrozenRecord):
     """A parsed Nagios range: ``start``/``end`` are inclusive (``-inf``/``inf`` for open ends).
 
     ``inside`` is the ``@`` flag: alert when the value lies inside ``[start, end]`` instead of outside.
     ``text`` is the range as the user wrote it (whitespace stripped), which is what perfdata should show.
     """
 
+    _fields = ("start", "end", "inside", "text")
     start: float
     end: float
     inside: bool
     text: str
+
+    def __init__(self, start: float, end: float, inside: bool, text: str) -> None:
+        self._init(start=start, end=end, inside=inside, text=text)
 
     def alerts(self, value: float) -> bool:
         """True when ``value`` violates this range (Nagios semantics, both edges inclusive-OK / inclusive-alert).

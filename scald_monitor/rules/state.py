@@ -34,7 +34,7 @@ import math
 import os
 import threading
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Sequence
 
 from ..atomic import write_atomic
@@ -435,7 +435,7 @@ class StateStore:
             if change is not None:
                 changes.append(change)
             return CheckStatus(
-                result=replace(result, state=top.state, tags=tags, perfdata=list(result.perfdata)),
+                result=result.replace(state=top.state, tags=tags, perfdata=list(result.perfdata)),
                 raw_state=result.state,
                 state_type=top.state_type,
                 attempt=top.attempt,
@@ -457,7 +457,7 @@ class StateStore:
         record(label, raw, policy, f"{check}[{tag.label}]")
         held, note = hold(label, raw, now, policy.hold)
         advance(label, held, now, policy.max_attempts)
-        reported = replace(tag, state=label.state, text=tag.text + note)
+        reported = tag.replace(state=label.state, text=tag.text + note)
         return reported, held, _change(check, tag.label, before, label, now)
 
     # --- housekeeping and queries
