@@ -242,7 +242,7 @@ def check_mode(opts: dict) -> tuple[int, str]:
         raise UsageError(f"no check named {name!r} (known: {', '.join(sorted(cfg.checks)) or 'none'})")
     timeout = _seconds(opts, "timeout", 10.0)
     cfg.checks[name] = dict(cfg.checks[name], timeout=min(timeout, cfg.checks[name].get("timeout") or timeout))
-    result = evaluate_check(cfg, name)
+    result = evaluate_check(cfg, name, lite=True)
     return result.state, result.plugin_output()
 
 
@@ -275,7 +275,7 @@ def adhoc_mode(opts: dict) -> tuple[int, str]:
     backend = opts.get("backend", "default")
     if backend not in cfg.backends:
         raise UsageError(f"no backend named {backend!r} in the configuration")
-    store = connect(cfg.backend(backend), readonly=True)
+    store = connect(cfg.backend(backend), readonly=True, lite=True)
     try:
         spec = _schema_for(cfg, store, opts["measurement"])
         column = opts.get("column") or spec.column_key

@@ -14,11 +14,14 @@ from __future__ import annotations
 import os
 from array import array
 from bisect import bisect_left, bisect_right
-from typing import Any, Sequence
 
 from .schema import Schema
 from .sqlite_layout import (ACROSS, MAX_POINTS, StoreBase, check_range, chunk_bounds, chunked, marks,
                             row_width)
+
+TYPE_CHECKING = False  # not ``from typing import ...``: importing typing costs the plugin ~2 ms
+if TYPE_CHECKING:
+    from typing import Any, Sequence
 
 __all__ = ["ACROSS", "LevelUnavailable", "LiteConsumer"]
 
@@ -132,8 +135,8 @@ class LiteConsumer(StoreBase):
         schema = self._schema(measurement)
         level, agg = self._level(schema, start, end, aggregate, dt)
         col = self._column_index(schema, column, level)
+        sid = self._read_series_id(schema, tags)  # a bad tag filter: the Consumer's error, level or not
         self._refuse_level1(schema, level)
-        sid = self._read_series_id(schema, tags)
         series = None if sid is None else self._read_level(schema, [sid], level, agg, col, start, end).get(sid)
         return ([], []) if series is None else series
 
@@ -156,8 +159,8 @@ class LiteConsumer(StoreBase):
         dt = dt if dt is not None or aggregate is None else 1
         level, agg = self._level(schema, 0, 0, aggregate, dt)
         col = self._column_index(schema, column, level)
-        self._refuse_level1(schema, level)
         sid = self._read_series_id(schema, tags)
+        self._refuse_level1(schema, level)
         rows = None if sid is None else self._latest_rows(schema, sid, level, agg, col, max(int(num_latest), 1))
         return ([], []) if rows is None else rows
 

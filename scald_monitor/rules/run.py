@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 from ..io import connect
 from .evaluate import evaluate
 from .result import UNKNOWN, Result
+
+TYPE_CHECKING = False  # not ``from typing import ...``: check_scald imports this module
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -21,11 +24,16 @@ def check_timeout(check: dict) -> float:
 
 
 def evaluate_check(cfg: Any, name: str, now: float | None = None,
-                   busy: dict[str, threading.Thread] | None = None) -> Result:
+                   busy: dict[str, threading.Thread] | None = None, lite: bool = False) -> Result:
     """Evaluate one check against its backend, within its timeout; any failure to look is UNKNOWN.
 
     ``busy`` remembers the worker thread of each check, so that a run still stuck in a slow backend is never
-    joined by a second one.
+    joined by a second one. ``lite`` reads through the numpy-free reader (``connect(lite=True)``), for a process
+    that evaluates one check and exits (check_scald), where importing numpy would cost more than the check.
+
+    The evaluation runs in a worker thread even then: a query blocked in SQLite (a locked file, a hung disk) holds
+    the thread inside C, where neither a signal handler nor anything else of Python runs until SQLite returns; the
+    waiting thread can still give up on time and interrupt the query.
     """
     check = cfg.checks[name]
     now = time.time() if now is None else now
@@ -37,7 +45,7 @@ def evaluate_check(cfg: Any, name: str, now: float | None = None,
 
     def work() -> None:
         try:
-            store = connect(cfg.backend(check["backend"]), readonly=True)
+            store = connect(cfg.backend(check["backend"]), readonly=True, lite=lite)
         except Exception as exc:  # noqa: BLE001 - unreachable/missing/corrupt backend
             box["result"] = Result(name, UNKNOWN, f"backend {check['backend']!r}: {exc}", now)
             return
