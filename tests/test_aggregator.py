@@ -1,4 +1,5 @@
-"""The Aggregator on SQLite, checked against a plain-Python reference computed from the raw points."""
+"""The Aggregator contract, on both backends (SQLite and a real influxd), checked against a plain-Python reference
+computed from the raw points; then what is particular to SQLite (files, locks, retention, crash recovery)."""
 from __future__ import annotations
 
 import math
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from scald_monitor.io import BackendError, UnknownMeasurementError, connect
 from scald_monitor.io.schema import LEVELS
+from scald_monitor.io import influx
 from scald_monitor.io.sqlite import Aggregator, Consumer
 
 T0 = 1_300_000_000.0
@@ -47,8 +49,36 @@ def as_columns(call):
             for tags, rows in call.items()}
 
 
+@pytest.fixture(params=["sqlite", "influx"])
+def new_agg(request, tmp_path):
+    """A factory of empty Aggregators of one backend; each call gives a fresh store."""
+    made = []
+
+    def factory(**kwargs):
+        n = len(made)
+        if request.param == "sqlite":
+            a = Aggregator(path=tmp_path / f"store{n}.sqlite", **kwargs)
+        else:
+            server = request.getfixturevalue("influxd")
+            a = influx.Aggregator(hostname=server.host, port=server.port,
+                                  db=f"{request.getfixturevalue('influx_db')}_{n}", **kwargs)
+        made.append(a)
+        return a
+
+    yield factory
+    for a in made:
+        a.close()
+
+
 @pytest.fixture
-def agg(tmp_path):
+def agg(new_agg):
+    a = new_agg()
+    a.register_schema("lat", ["data", "snr"], "data", tags=["job", "ifo"], tag_key="job", aggregate="max")
+    return a
+
+
+@pytest.fixture
+def sqlite_agg(tmp_path):
     a = Aggregator(path=tmp_path / "store.sqlite")
     a.register_schema("lat", ["data", "snr"], "data", tags=["job", "ifo"], tag_key="job", aggregate="max")
     yield a
@@ -100,7 +130,7 @@ def test_every_level_matches_reference_with_out_of_order_and_repeated_points(agg
     check_against_reference(agg, calls, tags, 30_000)
 
 
-def test_streaming_writes_defer_coarse_levels_but_flush_makes_them_exact(tmp_path):
+def test_sqlite_pending_work_survives_a_writer_crash(tmp_path):
     a = Aggregator(path=tmp_path / "s.sqlite", coarse_delay=1e6)  # coarse levels never due while streaming
     a.register_schema("lat", ["data", "snr"], "data", tags=["job", "ifo"])
     rng = np.random.default_rng(5)
@@ -121,13 +151,25 @@ def test_streaming_writes_defer_coarse_levels_but_flush_makes_them_exact(tmp_pat
     b.close()
 
 
-def test_store_rows_and_store_columns_store_the_same(tmp_path):
+def test_streaming_with_deferred_coarse_levels_is_exact_after_flush(new_agg):
+    a = new_agg(coarse_delay=1e6)  # coarse levels never due while streaming
+    a.register_schema("lat", ["data", "snr"], "data", tags=["job", "ifo"])
+    rng = np.random.default_rng(11)
+    tags = [("0001", "H1"), ("0002", "H1")]
+    calls = random_calls(rng, n_calls=5, n_points=80, tags=tags, span=5000)
+    for call in calls:
+        a.store_columns("lat", as_columns(call))
+    a.flush()
+    check_against_reference(a, calls, tags, 5000)
+
+
+def test_store_rows_and_store_columns_store_the_same(new_agg):
     rng = np.random.default_rng(3)
     tags = [("0001", "H1"), ("0003", "V1")]
     call = random_calls(rng, 1, 300, tags, 2000)[0]
     stores = []
-    for name, method in (("rows", "store_rows"), ("cols", "store_columns")):
-        a = Aggregator(path=tmp_path / f"{name}.sqlite")
+    for method in ("store_rows", "store_columns"):
+        a = new_agg()
         a.register_schema("lat", ["data", "snr"], "data", tags=["job", "ifo"])
         data = ({tag: [{"time": t, "fields": f} for t, f in rows] for tag, rows in call.items()}
                 if method == "store_rows" else as_columns(call))
@@ -162,15 +204,14 @@ def test_a_rewritten_point_replaces_the_old_one_and_aggregates_follow(agg):
         assert agg.retrieve_timeseries("lat", T0, T0 + 99, "snr", tags=tag, aggregate="min", dt=dt)[1] == [7.0]
 
 
-def test_measurement_without_tags(tmp_path):
-    a = Aggregator(path=tmp_path / "n.sqlite")
+def test_measurement_without_tags(new_agg):
+    a = new_agg()
     a.register_schema("range", "data")
     a.store_columns("range", {"time": [T0, T0 + 1, T0 + 2], "fields": {"data": [1.0, 3.0, 2.0]}})
     a.store_rows("range", [{"time": T0 + 3, "fields": {"data": 0.5}}])
     assert a.retrieve_timeseries("range", T0, T0 + 10, "data") == ([T0, T0 + 1, T0 + 2, T0 + 3], [1, 3, 2, 0.5])
     assert a.retrieve_timeseries("range", T0, T0 + 10, "data", aggregate="median", dt=10) == ([T0], [2.0])
     assert a.retrieve_latest("range", "data") == ([T0 + 3], [0.5])
-    a.close()
 
 
 def test_default_resolution_is_the_coarsest_level_with_at_most_2000_points(agg):
@@ -278,7 +319,8 @@ def test_unknown_measurement_and_bad_schema(agg):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3),
                                  st.none(), st.booleans()), min_size=1, max_size=5))
-def test_value_validation_accepts_finite_numbers_only(agg, values):
+def test_value_validation_accepts_finite_numbers_only(sqlite_agg, values):
+    agg = sqlite_agg
     data = {("0001", "H1"): {"time": [T0 + i for i in range(len(values))], "fields": {"data": values,
                                                                                        "snr": [0.0] * len(values)}}}
     finite = all(isinstance(v, float) and math.isfinite(v) for v in values)  # no strings, None or booleans
@@ -292,7 +334,8 @@ def test_value_validation_accepts_finite_numbers_only(agg, values):
 
 
 # -- files, readers, errors ------------------------------------------------------------------------------------
-def test_consumer_is_read_only_and_never_creates_the_file(tmp_path, agg):
+def test_consumer_is_read_only_and_never_creates_the_file(tmp_path, sqlite_agg):
+    agg = sqlite_agg
     missing = tmp_path / "absent.sqlite"
     with pytest.raises(BackendError, match="no such database"):
         Consumer(missing)

@@ -58,12 +58,24 @@ def quote_literal(value: str) -> str:
 
 
 def _escape_key(text: str) -> str:
-    """Line-protocol measurement/tag/field keys and tag values: escape backslash, comma, equals and space."""
-    return (str(text).replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ "))
+    """Line-protocol tag keys/values and field keys: escape comma, equals and space.
+
+    InfluxDB 1.x does not unescape backslashes (``a\\b`` is stored with two), so they are written as they are; a
+    value *ending* in a backslash would escape the delimiter after it and cannot be stored (see ``_check_tags``).
+    """
+    return str(text).replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
 def _escape_measurement(text: str) -> str:
-    return str(text).replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
+    return str(text).replace(",", "\\,").replace(" ", "\\ ")
+
+
+def _check_tags(schema: Schema, batches: Sequence[SeriesBatch]) -> None:
+    for batch in batches:
+        for name, value in zip(schema.tags, batch.tags):
+            if value.endswith("\\"):
+                raise ValueError(f"{schema.measurement}: tag {name}={value!r} ends with a backslash, which InfluxDB "
+                                 "line protocol cannot store")
 
 
 def gps_to_ns(gps: Any) -> np.ndarray:
@@ -409,11 +421,15 @@ class Aggregator(_Influx):
         """Store ``{tags: {'time': [...], 'fields': {col: [...]}}}``; ``aggregate`` is accepted for ligo-scald
         compatibility (min, median and max are always kept)."""
         schema = self.schemas.get(measurement)
-        return self._store(schema, normalize_columns(schema, data))
+        batches = normalize_columns(schema, data)
+        _check_tags(schema, batches)
+        return self._store(schema, batches)
 
     def store_rows(self, measurement: str, data: Mapping[Any, Any], aggregate: str | None = None) -> int:
         schema = self.schemas.get(measurement)
-        return self._store(schema, normalize_rows(schema, data))
+        batches = normalize_rows(schema, data)
+        _check_tags(schema, batches)
+        return self._store(schema, batches)
 
     def load(self, path: str | None = None) -> None:
         from ..config import load, resolve_path
