@@ -275,7 +275,7 @@ def adhoc_mode(opts: dict) -> tuple[int, str]:
     backend = opts.get("backend", "default")
     if backend not in cfg.backends:
         raise UsageError(f"no backend named {backend!r} in the configuration")
-    store = connect(cfg.backend(backend), readonly=True, lite=True)
+    store = connect(cfg.backend(backend), readonly=True, lite=True, schemas=cfg.schemas.values())
     try:
         spec = _schema_for(cfg, store, opts["measurement"])
         column = opts.get("column") or spec.column_key

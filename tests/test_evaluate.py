@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from scald_monitor.config import load
+from scald_monitor.io import connect
 from scald_monitor.io.sqlite import Aggregator, Consumer
 from scald_monitor.rules.evaluate import evaluate
 from scald_monitor.rules.result import CRITICAL, OK, UNKNOWN, WARNING
@@ -58,14 +59,26 @@ checks:
 """
 
 
-@pytest.fixture
-def setup(tmp_path):
-    (tmp_path / "scald.yml").write_text(CONFIG)
+@pytest.fixture(params=["sqlite", "influx"])
+def setup(request, tmp_path):
+    """The config and an Aggregator of one backend; checks read it through ``reader(cfg)`` as the daemon does."""
+    text = CONFIG
+    if request.param == "influx":
+        server = request.getfixturevalue("influxd")
+        text = CONFIG.replace("{backend: sqlite, path: store.sqlite}",
+                              f"{{backend: influxdb, hostname: {server.host}, port: {server.port}, "
+                              f"db: {request.getfixturevalue('influx_db')}}}")
+    (tmp_path / "scald.yml").write_text(text)
     cfg = load(str(tmp_path / "scald.yml"))
-    agg = Aggregator(path=tmp_path / "store.sqlite")
+    agg = connect(cfg.backend(), schemas=cfg.schemas.values())
     for spec in cfg.schemas.values():
         agg.register_schema(spec.measurement, spec.columns, spec.column_key, spec.tags or None, spec.tag_key)
-    return cfg, agg
+    yield cfg, agg
+    agg.close()
+
+
+def reader(cfg):
+    return connect(cfg.backend(), readonly=True, schemas=cfg.schemas.values())
 
 
 def run(cfg, name, store):
@@ -82,7 +95,7 @@ def test_threshold_per_tag_names_the_failing_jobs_worst_first(setup):
     cfg, agg = setup
     agg.store_columns("latency_history", {"0000": series(-200, 0, 1.0), "0001": series(-200, 0, 12.0),
                                           "0002": series(-200, 0, 25.0)})
-    result = run(cfg, "lat_max", Consumer(agg.path))
+    result = run(cfg, "lat_max", reader(cfg))
     assert result.state == CRITICAL
     states = {t.label: t.state for t in result.tags}
     assert states == {"job=0000": OK, "job=0001": WARNING, "job=0002": CRITICAL, "job=0003": CRITICAL}
@@ -102,7 +115,7 @@ def test_old_points_outside_the_lookback_do_not_count(setup):
         data[tag]["time"] += [NOW_GPS - 10]
         data[tag]["fields"]["data"] += [2.0]
     agg.store_columns("latency_history", data)
-    result = run(cfg, "lat_max", Consumer(agg.path))
+    result = run(cfg, "lat_max", reader(cfg))
     assert result.state == OK, result.plugin_output()
     assert result.summary == "4 job OK, max data over 300 s (2 s to 2 s)"
 
@@ -111,14 +124,14 @@ def test_reduction_across_tags_and_median(setup):
     cfg, agg = setup
     agg.store_columns("latency_history", {"0000": series(-100, 0, 1.0), "0001": series(-100, 0, 30.0),
                                           "0002": series(-100, 0, 31.0)})
-    result = run(cfg, "lat_across", Consumer(agg.path))
+    result = run(cfg, "lat_across", reader(cfg))
     assert result.state == CRITICAL and result.tags[0].value == 30.0
     assert result.summary == "median data=30 (critical ~:20)"
 
 
 def test_threshold_without_data_is_unknown_not_ok(setup):
     cfg, agg = setup
-    result = run(cfg, "range_min", Consumer(agg.path))
+    result = run(cfg, "range_min", reader(cfg))
     assert result.state == UNKNOWN
     assert "no data for range_history in the last 300 s" in result.summary
 
@@ -127,7 +140,7 @@ def test_no_tag_measurement_min_with_below_ranges(setup):
     cfg, agg = setup
     agg.store_columns("range_history", {(): series(-100, 0, 120.0)})
     agg.store_columns("range_history", {(): {"time": [NOW_GPS - 50.5], "fields": {"data": [75.0]}}})
-    result = run(cfg, "range_min", Consumer(agg.path))
+    result = run(cfg, "range_min", reader(cfg))
     assert (result.state, result.tags[0].value) == (WARNING, 75.0)
     assert result.summary == "min data=75 Mpc (warning 100:)"
     assert result.perf_text() == "min_data=75;100:;60:"  # Mpc is no Nagios UOM: kept out of perfdata
@@ -137,7 +150,7 @@ def test_tiny_float_thresholds(setup):
     cfg, agg = setup
     agg.store_columns("strain", {"H1": {"time": [NOW_GPS - 5], "fields": {"h": [3e-21], "snr": [1.0]}},
                                  "L1": {"time": [NOW_GPS - 5], "fields": {"h": [5e-22], "snr": [1.0]}}})
-    result = run(cfg, "strain_small", Consumer(agg.path))
+    result = run(cfg, "strain_small", reader(cfg))
     assert {t.label: t.state for t in result.tags} == {"ifo=H1": CRITICAL, "ifo=L1": OK}
 
 
@@ -148,7 +161,7 @@ def test_heartbeat_ages_gaps_and_jobs_that_never_reported(setup):
         "0001": series(-300, -90, 1.0),   # 91 s old: WARNING
         "0002": series(-900, -400, 1.0),  # 401 s old: older than the 360 s look-back: CRITICAL
     })
-    result = run(cfg, "heartbeat", Consumer(agg.path))
+    result = run(cfg, "heartbeat", reader(cfg))
     by = {t.label: t for t in result.tags}
     assert {k: t.state for k, t in by.items()} == {"job=0000": OK, "job=0001": WARNING, "job=0002": CRITICAL,
                                                    "job=0003": CRITICAL}
@@ -160,15 +173,18 @@ def test_heartbeat_ages_gaps_and_jobs_that_never_reported(setup):
 
 def test_heartbeat_with_no_data_at_all_is_critical(setup):
     cfg, agg = setup
-    result = run(cfg, "range_beat", Consumer(agg.path))
+    result = run(cfg, "range_beat", reader(cfg))
     assert result.state == CRITICAL and "no data" in result.summary
     agg.store_columns("range_history", {(): series(-30, -20, 1.0)})
-    result = run(cfg, "range_beat", Consumer(agg.path))
+    result = run(cfg, "range_beat", reader(cfg))
     assert result.state == OK and result.summary == "newest point 21.0 s ago"
 
 
-def test_a_broken_store_gives_unknown_with_the_reason(setup, tmp_path):
-    cfg, agg = setup
+def test_a_broken_store_gives_unknown_with_the_reason(tmp_path):
+    (tmp_path / "scald.yml").write_text(CONFIG)
+    cfg = load(str(tmp_path / "scald.yml"))
+    agg = Aggregator(path=tmp_path / "store.sqlite")
+    agg.register_schema("range_history", "data")
     agg.store_columns("range_history", {(): series(-30, -20, 1.0)})
     consumer = Consumer(agg.path)
     consumer.close()  # a closed connection fails on use

@@ -45,7 +45,7 @@ def evaluate_check(cfg: Any, name: str, now: float | None = None,
 
     def work() -> None:
         try:
-            store = connect(cfg.backend(check["backend"]), readonly=True, lite=lite)
+            store = connect(cfg.backend(check["backend"]), readonly=True, lite=lite, schemas=cfg.schemas.values())
         except Exception as exc:  # noqa: BLE001 - unreachable/missing/corrupt backend
             box["result"] = Result(name, UNKNOWN, f"backend {check['backend']!r}: {exc}", now)
             return
