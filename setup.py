@@ -18,9 +18,11 @@ setup(
         "numpy>=1.22",
         "apscheduler>=3.10,<4",
         "requests>=2.25",
+        "influxdb>=5.3",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "jsonschema>=4", "requests>=2.25", "igwn-monitor[check-json]>=1.3"],
+        "test": ["pytest>=7", "hypothesis>=6", "jsonschema>=4", "requests>=2.25", "igwn-monitor[check-json]>=1.3",
+                 "ligo-scald>=0.8.5"],
     },
     entry_points={
         "console_scripts": [

@@ -224,3 +224,58 @@ def nagios_config_cmd(config_path: str, outdir: str | None, mode: str | None, pl
     for path in write_files(files, outdir):
         click.echo(f"wrote {path}", err=True)
     click.echo(f"include it in nagios.cfg with: cfg_dir={os.path.abspath(outdir)}", err=True)
+
+
+@scald.command("mock")
+@config_option(required=False)
+@click.option("--hostname", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8086, show_default=True,
+              help="Port to listen on; 0 picks a free one (the URL is printed on start-up).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Generator seed (default: mock.seed, else 0).")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Raw samples per second per series (default: mock.rate, else 1).")
+@click.option("-v", "--verbose", count=True, help="Log every request (-v).")
+def mock_cmd(config_path: str | None, hostname: str, port: int, seed: int | None, rate: float | None,
+             verbose: int) -> None:
+    """Serve generated data over the InfluxDB 1.x HTTP API (/ping, /query, /write).
+
+    Every measurement of the config's schemas answers (without a config: any measurement, one field `data`, tag
+    `job` = 0000..0009), with deterministic data: the same query always gets the same points. Retention policy
+    "<dt>s" holds min/median/max per dt-second bucket (tag `aggregate`), the default one the raw samples.
+
+    The mock is STATELESS: /write validates line protocol (400 for a bad line) and discards the points, CREATE/DROP
+    succeed and change nothing, and every database holds the same data. SIGTERM or Ctrl-C stops it.
+    """
+    import logging
+    import signal
+
+    from .mock.server import make_server
+    from .mock.source import MockSource
+
+    _setup_logging(verbose + 1)
+    if not verbose:
+        logging.getLogger().setLevel(logging.WARNING)
+    if config_path:
+        source = MockSource.from_config(load_config_or_exit(config_path), seed=seed, rate=rate)
+    else:
+        source = MockSource(rate=rate or 1.0, seed=seed or 0)
+    try:
+        server = make_server(source, hostname, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {hostname}:{port}: {exc.strerror or exc}") from None
+
+    def stop(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    what = (f"{len(source.measurement_names())} measurement(s)" if source.measurements is not None
+            else "any measurement")
+    click.echo(f"scald mock: InfluxDB 1.x API on {server.url} ({what}, {source.rate:g} Hz, seed {source.seed}; "
+               "stateless: writes are validated and discarded)")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -26,3 +26,43 @@ def nagios(tmp_path):
         yield core
     finally:
         core.stop()
+
+
+# ===================================================================================================================
+# InfluxDB 1.x (tests/influxd_fixture.py): one real influxd per session on 127.0.0.1, free ports, temp data dir.
+# ===================================================================================================================
+
+@pytest.fixture(scope="session")
+def influxd(tmp_path_factory):
+    """A running ``influxd`` (``InfluxD``): ``url``, ``host``, ``port``, ``pid``, ``query(q, db)``, ``write(...)``,
+    and ``stop()``/``start()`` to simulate an outage (same data dir and port). Stopped by PID at the end.
+
+    Fails (does not skip) when InfluxDB is not installed: `.ci/run` installs the Debian `influxdb` package.
+    """
+    from influxd_fixture import InfluxD, influxd_binary
+
+    binary = influxd_binary()
+    if binary is None:
+        pytest.fail("influxd is not installed (apt-get install influxdb; bash .ci/run does it)")
+    server = InfluxD(tmp_path_factory.mktemp("influxd"), binary)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def influx_db(influxd):
+    """A fresh, unique database name on the session's influxd (not created: the code under test does that, or
+    the test does); dropped afterwards. Restarts the server first if an earlier test left it stopped."""
+    import uuid
+
+    influxd.start()
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield name
+    finally:
+        if not influxd.running():
+            influxd.start()
+        influxd.query(f'DROP DATABASE "{name}"')
