@@ -59,7 +59,7 @@ def _open_backend(cfg, name: str, readonly: bool = False):
     from .io import BackendError, connect
 
     try:
-        return connect(cfg.backend(name), readonly=readonly)
+        return connect(cfg.backend(name), readonly=readonly, schemas=cfg.schemas.values())
     except (BackendError, ValueError) as exc:
         raise click.ClickException(f"{cfg.path}: backends.{name}: {exc}") from None
 
