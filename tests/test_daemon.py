@@ -211,9 +211,11 @@ def test_kill_9_never_leaves_partial_status_or_state_files(tmp_path):
     while time.monotonic() < deadline:
         daemon = subprocess.Popen([EXE, "run", "-c", str(cfg)], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.6, 1.5))
-        daemon.send_signal(signal.SIGKILL)
-        daemon.wait()
+        try:
+            time.sleep(rng.uniform(0.6, 1.5))
+        finally:
+            daemon.send_signal(signal.SIGKILL)  # also when the test itself is interrupted: no orphan daemons
+            daemon.wait()
         kills += 1
     out, _ = watcher.communicate(timeout=60)
     summary = json.loads(out.strip().splitlines()[-1])
