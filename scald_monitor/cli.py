@@ -279,3 +279,33 @@ def mock_cmd(config_path: str | None, hostname: str, port: int, seed: int | None
         pass
     finally:
         server.server_close()
+
+
+@scald.command("report")
+@click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="Report configuration (ligo-scald's format: report: {title, tabs: [...]}).")
+@click.option("-o", "--output-dir", "outdir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Directory to write the site into (created as needed).")
+@click.option("--allow-external-links", is_flag=True,
+              help="Keep tabs whose url points off-site (by default the report references nothing outside DIR).")
+def report_cmd(config_path: str, outdir: str, allow_external_links: bool) -> None:
+    """Build a static offline HTML report: index.html (first tab) and one page per content tab.
+
+    Plots are drawn as inline SVG and tables as HTML, so the pages need no JavaScript, no server and no internet
+    (they open from file://). Referenced files are copied into DIR/images and DIR/data and linked relatively.
+    Exit 2, listing every problem (file:line: key: problem), when the configuration or a data file is bad.
+    """
+    from .report import ConfigError, run
+
+    try:
+        written = run(config_path, outdir, allow_external_links=allow_external_links)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{config_path}: {len(exc.problems)} problem(s) found", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the report into {outdir}: {exc}") from None
+    for path in written:
+        click.echo(f"wrote {path}", err=True)
+

@@ -1,0 +1,333 @@
+"""`scald report`: every block type rendered offline, escaping, relative links, no external URL, bad configs → 2."""
+from __future__ import annotations
+
+import json
+import math
+import re
+import struct
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scald_monitor import report as report_mod
+from scald_monitor import svgplot
+from scald_monitor.cli import scald
+
+XSS = "<script>alert(1)</script>"
+
+
+def _png(path: Path) -> None:
+    """A valid 1x1 PNG (browsers and the test agree it is an image)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    raw = b"\x00\xff\x00\x00"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def _write_inputs(src: Path) -> None:
+    (src / "plots").mkdir()
+    (src / "figs").mkdir()
+    t0 = 1187008882
+    (src / "plots" / "snr.json").write_text(json.dumps([
+        {"x": [t0 + i for i in range(300)], "y": [math.sin(i / 9) for i in range(300)], "name": "H1"},
+        {"x": [t0 + i for i in range(300)], "y": [None if i == 50 else math.cos(i / 9) for i in range(300)],
+         "name": "L1"},
+    ]))
+    (src / "plots" / "range.json").write_text(json.dumps([{"x": [1, 2, 3], "y": [10, 100, 1000], "name": XSS}]))
+    (src / "plots" / "heat.json").write_text(json.dumps([{"type": "heatmap", "z": [[1, 2], [3, None]]}]))
+    (src / "plots" / "bars.json").write_text(json.dumps([{"type": "bar", "x": ["H1", "L1"], "y": [3, 5]}]))
+    (src / "events.json").write_text(json.dumps({
+        "items": [{"gps": t0, "snr": 32.4, "ifo": XSS}, {"gps": t0 + 1, "snr": 9.1, "ifo": "L1"}],
+        "fields": ["gps", {"key": "snr", "label": "SNR"}, "ifo"],
+    }))
+    for name in ("a.png", "b.png", "c.png"):
+        _png(src / "figs" / name)
+    _png(src / "logo.png")
+    (src / "extra.css").write_text("h2 { color: #333; }\n")
+
+
+CONFIG = f"""
+report:
+  title: "Weekly {XSS} report"
+  image: logo.png
+  css: extra.css
+  tabs:
+    - name: Summary
+      content:
+        - {{name: header, header: "Run {XSS} summary"}}
+        - {{name: description, description: "Some text with {XSS} in it.\\nSecond line."}}
+        - {{name: flat_table, title: Events, columns: [gps, "snr {XSS}"], rows: [[1187008882, 32.4], [1, "{XSS}"]]}}
+        - name: plot
+          title: "SNR {XSS}"
+          path: plots/snr.json
+          layout: {{yaxis: {{title: {{text: Alpha axis}}}}, xaxis: {{title: GPS time}}}}
+          data_options: {{H1: {{line: {{color: "#123456"}}}}}}
+        - {{name: plot, title: Second, url: plots/snr.json}}
+        - {{name: plot, title: Inline, data: [{{x: [0, 1, 2], y: [1, 4, 9], mode: markers}}]}}
+        - {{name: table, title: Event table, path: events.json, footer: from the pipeline, visible: false}}
+        - {{name: image, path: figs/a.png, caption: "{XSS}"}}
+        - {{name: footer, footer: the end}}
+    - name: Images & plots
+      content:
+        - {{name: image_grid, title: Grid, grid_size: 3, glob: "figs/*.png"}}
+        - {{name: image_board, title: Board, images: [[figs/a.png, figs/b.png], [figs/c.png]]}}
+        - {{name: image_pagination, title: Pages, images: [figs/a.png, {{path: figs/b.png, title: B}}]}}
+        - name: plot_grid
+          title: Grid of plots
+          grid_size: 2
+          plots:
+            - {{title: Range, path: plots/range.json, layout: {{yaxis: {{type: log}}}}}}
+            - {{title: Heat, path: plots/heat.json}}
+            - {{name: plot, title: Bars, path: plots/bars.json}}
+    - {{name: Sibling report, url: ../other/index.html}}
+"""
+
+
+class _Tags(HTMLParser):
+    """Collects href/src attribute values and checks that non-void tags are balanced."""
+
+    VOID = {"meta", "link", "img", "br", "hr", "input", "rect", "line", "circle", "path", "stop", "source"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.refs += [v for k, v in attrs if k in ("href", "src") and v is not None]
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.refs += [v for k, v in attrs if k in ("href", "src") and v is not None]
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+
+def _run(*args: str):
+    return CliRunner().invoke(scald, list(args))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    src = tmp_path_factory.mktemp("src")
+    _write_inputs(src)
+    cfg = src / "report.yml"
+    cfg.write_text(CONFIG)
+    out = tmp_path_factory.mktemp("site") / "out"
+    result = _run("report", "-c", str(cfg), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _pages(out: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(out.glob("*.html"))}
+
+
+def test_files_written(site):
+    assert sorted(_pages(site)) == ["images_plots.html", "index.html"]
+    assert (site / "static" / "report.css").is_file()
+    assert (site / "static" / "extra.css").is_file()
+    assert sorted(p.name for p in (site / "data").iterdir()) == ["bars.json", "events.json", "heat.json",
+                                                                  "range.json", "snr.json"]
+    assert sorted(p.name for p in (site / "images").iterdir()) == ["a.png", "b.png", "c.png", "logo.png"]
+    index = _pages(site)["index.html"]
+    for text in ("Event table", "from the pipeline", "the end", "Second line", "Images &amp; plots"):
+        assert text in index
+    assert index.count("<svg") == 3 and "<table" in index
+
+
+def test_no_script_and_everything_escaped(site):
+    for name, html in _pages(site).items():
+        assert "<script" not in html.lower(), name
+        assert "javascript:" not in html.lower(), name
+    index = _pages(site)["index.html"]
+    assert index.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 6  # title x2, header, text, table, caption...
+    grid = _pages(site)["images_plots.html"]
+    assert "&lt;script&gt;" in grid  # a trace name in the legend
+
+
+def test_links_are_relative_and_resolve(site):
+    for name, html in _pages(site).items():
+        parser = _Tags()
+        parser.feed(html)
+        assert not parser.errors and not parser.stack, (name, parser.errors, parser.stack)
+        assert parser.refs, name
+        for ref in parser.refs:
+            assert not re.match(r"^[a-z][a-z0-9+.-]*:|^//|^/", ref, re.I), (name, ref)
+            target = ref.split("#")[0]
+            if target == "../other/index.html":  # the user's own relative link tab, kept as written
+                continue
+            if target:
+                assert (site / target).is_file(), (name, ref)
+
+
+def test_no_external_url_anywhere(site):
+    for path in site.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".css", ".yml", ".json", ".svg"):
+            text = path.read_text(encoding="utf-8")
+            assert not re.search(r"https?://", text), path
+            assert "@import" not in text and "url(http" not in text
+
+
+def test_layout_and_data_options_do_not_leak(site):
+    index = _pages(site)["index.html"]
+    svgs = re.findall(r"<svg.*?</svg>", index, re.S)
+    assert "Alpha axis" in svgs[0] and "GPS time" in svgs[0]
+    assert "Alpha axis" not in svgs[1] and "GPS time" not in svgs[1]  # ligo-scald leaked layouts between plots
+    assert svgs[0].count('stroke="#123456"') == 1  # per-trace data_options: H1 only
+    assert "#123456" not in svgs[1]
+    assert report_mod.DEFAULT_LAYOUT == {}
+
+
+def test_gps_ticks_in_full_and_gaps(site):
+    svg = re.findall(r"<svg.*?</svg>", _pages(site)["index.html"], re.S)[0]
+    assert re.search(r">11870089\d\d<", svg)  # integer GPS labels, not 1.187e9
+    l1 = re.findall(r'<path class="line" d="([^"]+)" stroke="#ff7f0e"', svg)[0]
+    assert l1.count("M") == 2  # the null value breaks the line
+
+
+def test_rebuild_from_saved_config(site, tmp_path):
+    saved = site / "report.yml"
+    assert "data/snr.json" in saved.read_text()
+    again = tmp_path / "again"
+    result = _run("report", "-c", str(saved), "-o", str(again))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file()) == \
+        sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
+    result = _run("report", "-c", str(saved), "-o", str(site))  # in place: sources are the copies themselves
+    assert result.exit_code == 0, result.output
+
+
+def test_external_tab_link_needs_flag(tmp_path):
+    (tmp_path / "r.yml").write_text("report:\n  tabs:\n    - {name: A, content: []}\n"
+                                    "    - {name: Docs, url: 'https://example.org/docs'}\n")
+    result = _run("report", "-c", str(tmp_path / "r.yml"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2 and "--allow-external-links" in result.output
+    assert not (tmp_path / "out").exists()
+    result = _run("report", "-c", str(tmp_path / "r.yml"), "-o", str(tmp_path / "out"), "--allow-external-links")
+    assert result.exit_code == 0, result.output
+    assert 'href="https://example.org/docs"' in (tmp_path / "out" / "index.html").read_text()
+
+
+BAD = [
+    # (config text, line, key path, message fragment)
+    ("report:\n  tabs:\n    - name: A\n      content:\n        - {name: plot, title: p}\n",
+     5, "report.tabs[0].content[0]", "required: path (a JSON file of traces) or data"),
+    ("report:\n  tabs:\n    - name: A\n      content:\n        - {name: plott, path: x.json}\n",
+     5, "report.tabs[0].content[0].name", "did you mean 'plot'?"),
+    ("report:\n  tabs:\n    - name: A\n      content:\n        - {name: image, path: nope.png}\n",
+     5, "report.tabs[0].content[0].path", "the image 'nope.png' not found"),
+    ("report:\n  tabs:\n    - name: A\n      content:\n        - {name: image, url: 'http://x.org/a.png'}\n",
+     5, "report.tabs[0].content[0].url", "an offline report cannot fetch the image"),
+    ("report:\n  tabs:\n    - name: A\n      content:\n        - {name: plot, path: bad.json}\n",
+     5, "report.tabs[0].content[0].path", "not valid JSON"),
+    ("report:\n  tabs:\n    - name: A\n      content:\n        - {name: plot, path: short.json}\n",
+     5, "report.tabs[0].content[0].path", "trace 0: x has 3 values but y has 2"),
+    ("report:\n  tabs:\n    - name: A\n      content:\n        - {name: plot, data: [{type: pie, values: [1]}]}\n",
+     5, "report.tabs[0].content[0].data", "trace type 'pie' is not supported"),
+    ("report:\n  tabs:\n    - name: A\n      content:\n        - {name: flat_table, columns: [a, b], rows: [[1]]}\n",
+     5, "report.tabs[0].content[0].rows[0]", "row has 1 value(s) but there are 2 columns"),
+    ("report:\n  tabs:\n    - name: A\n      content:\n        - {name: table, path: list.json}\n",
+     5, "report.tabs[0].content[0].path", "items must be a list of objects"),
+    ("report:\n  titel: x\n  tabs: [{name: A, content: []}]\n", 2, "report.titel", "did you mean 'title'?"),
+    ("report:\n  theme: dark\n  tabs: [{name: A, content: []}]\n", 2, "report.theme", "expected one of gwdetchar"),
+    ("report:\n  title: x\n", 1, "report.tabs", "required: a list of tabs"),  # at its parent's line
+    ("report:\n  tabs:\n    - {name: A, url: a.html}\n", 3, "report.tabs", "no tab has content"),
+    ("report:\n  tabs:\n    - {content: []}\n", 3, "report.tabs[0].name", "required: the tab's name"),
+    ("title: x\n", 1, "title", "unknown key"),
+    ("report: [1, 2\n", 1, None, "invalid YAML"),
+    ("- 1\n", 1, None, "expected a mapping with one key, report:"),
+]
+
+
+@pytest.mark.parametrize("text, line, key, message", BAD, ids=[b[3][:30] for b in BAD])
+def test_bad_config_exits_2_with_file_key_problem(tmp_path, text, line, key, message):
+    (tmp_path / "bad.json").write_text("[{'x': 1}]")
+    (tmp_path / "short.json").write_text(json.dumps([{"x": [1, 2, 3], "y": [1, 2]}]))
+    (tmp_path / "list.json").write_text(json.dumps({"items": [1, 2]}))
+    cfg = tmp_path / "r.yml"
+    cfg.write_text(text)
+    result = _run("report", "-c", str(cfg), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2, result.output
+    prefix = f"{cfg}:{line}: " + (f"{key}: " if key else "")
+    assert any(ln.startswith(prefix) and message in ln for ln in result.output.splitlines()), result.output
+    assert not (tmp_path / "out").exists()  # nothing written for a bad config
+
+
+def test_every_problem_reported_at_once(tmp_path):
+    cfg = tmp_path / "r.yml"
+    cfg.write_text("report:\n  tabs:\n    - name: A\n      content:\n        - {name: plot}\n"
+                   "        - {name: image, path: gone.png}\n        - {name: headr, header: x}\n")
+    result = _run("report", "-c", str(cfg))
+    assert result.exit_code == 2
+    assert "3 problem(s) found" in result.output
+
+
+def test_missing_config_file(tmp_path):
+    result = _run("report", "-c", str(tmp_path / "nope.yml"))
+    assert result.exit_code == 2 and "cannot read report configuration" in result.output
+
+
+def test_paths_fall_back_to_cwd(tmp_path, monkeypatch):
+    """ligo-scald resolved paths from the current directory; configs written that way keep working."""
+    (tmp_path / "cfg").mkdir()
+    _png(tmp_path / "pic.png")
+    (tmp_path / "cfg" / "r.yml").write_text("report:\n  tabs: [{name: A, content: [{name: image, path: pic.png}]}]\n")
+    monkeypatch.chdir(tmp_path)
+    result = _run("report", "-c", "cfg/r.yml", "-o", "out")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "images" / "pic.png").is_file()
+
+
+def test_same_basename_twice_gets_two_files(tmp_path):
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        _png(tmp_path / d / "x.png")
+        (tmp_path / d / "x.png").write_bytes((tmp_path / d / "x.png").read_bytes() + d.encode())
+    (tmp_path / "r.yml").write_text("report:\n  tabs: [{name: A, content: [{name: image_grid, "
+                                    "images: [a/x.png, b/x.png, a/x.png]}]}]\n")
+    assert _run("report", "-c", str(tmp_path / "r.yml"), "-o", str(tmp_path / "out")).exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "out" / "images").iterdir()) == ["x-2.png", "x.png"]
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert html.count('src="images/x.png"') == 2 and html.count('src="images/x-2.png"') == 1
+
+
+# ----------------------------------------------------------------------------------------------- svgplot units
+
+def test_svg_ticks_log_and_categories():
+    fig = svgplot.render([{"x": [1, 10, 100], "y": [1e-21, 1e-20, 1e-19]}], {"yaxis": {"type": "log"}})
+    assert ">1e-20<" in fig.svg and "<script" not in fig.svg
+    fig = svgplot.render([{"type": "bar", "x": ["a", "<b>"], "y": [1, 2], "name": "n"}], {})
+    assert ">&lt;b&gt;<" in fig.svg and fig.legend == [("n", svgplot.COLORWAY[0])]
+    assert "no data" in svgplot.render([{"x": [], "y": []}], {}).svg
+    assert svgplot.fmt_number(1187008882.0, 50) == "1187008882"
+    assert svgplot.fmt_number(0.25, 0.05) == "0.25"
+
+
+def test_svg_bad_colour_falls_back():
+    fig = svgplot.render([{"x": [1, 2], "y": [1, 2], "line": {"color": "url(https://x.org/a)"}}], {})
+    assert "url(https" not in fig.svg and svgplot.COLORWAY[0] in fig.svg
+
+
+def test_svg_decimation_keeps_extremes():
+    n = 200_000
+    ys = [0.0] * n
+    ys[123_456] = 50.0
+    ys[7] = -50.0
+    fig = svgplot.render([{"x": list(range(n)), "y": ys}], {})
+    assert len(fig.svg) < 200_000  # a few points per pixel column, not 200k
+    d = re.search(r'class="line" d="([^"]+)"', fig.svg).group(1)
+    ys_px = [float(p.split(",")[1]) for p in re.split("[ML]", d) if p]
+    assert max(ys_px) - min(ys_px) > 200  # both spikes survived
