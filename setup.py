@@ -9,9 +9,13 @@ setup(
     long_description_content_type="text/markdown",
     license="GPL-2.0-or-later",
     python_requires=">=3.10",
-    packages=find_packages(include=["scald_monitor", "scald_monitor.*"]),
+    packages=find_packages(include=["scald_monitor", "scald_monitor.*"]) + ["scald_monitor.web"],
+    package_dir={"scald_monitor.web": "web"},
     include_package_data=True,
-    package_data={"scald_monitor": ["nagios_templates/*.in"]},
+    package_data={
+        "scald_monitor": ["nagios_templates/*.in"],
+        "scald_monitor.web": ["templates/*", "templates/**/*", "static/*", "static/**/*"],
+    },
     install_requires=[
         "click>=8.0",
         "pyyaml>=5.4",
@@ -19,10 +23,14 @@ setup(
         "apscheduler>=3.10,<4",
         "requests>=2.25",
         "influxdb>=5.3",
+        "flask>=2.3",
+        "waitress>=2.1",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "jsonschema>=4", "requests>=2.25", "igwn-monitor[check-json]>=1.3",
-                 "ligo-scald>=0.8.5"],
+                 "ligo-scald>=0.8.5",
+                 "openapi-spec-validator>=0.7",
+                 "selenium>=4.10"],
     },
     entry_points={
         "console_scripts": [

@@ -309,3 +309,41 @@ def report_cmd(config_path: str, outdir: str, allow_external_links: bool) -> Non
     for path in written:
         click.echo(f"wrote {path}", err=True)
 
+
+
+@scald.command("serve")
+@config_option()
+@click.option("--hostname", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 or :: for every interface).")
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port to listen on; 0 picks a free one (the URL is printed on start-up).")
+@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="Requests served at the same time (waitress worker threads).")
+@click.option("--debug", is_flag=True,
+              help="Flask's development server with its debugger: never on a network others can reach.")
+def serve_cmd(config_path: str, hostname: str, port: int, threads: int, debug: bool) -> None:
+    """Serve the dashboard and its JSON API (/api/..., described at /api/openapi.json).
+
+    Production server: waitress (threaded). Data is read through read-only connections (a missing SQLite file is
+    never created); check results come from the daemon's status files. SIGTERM or Ctrl-C stops it.
+    """
+    import signal
+
+    _setup_logging(2 if debug else 1)
+    cfg = load_config_or_exit(config_path)
+    from .serve.server import run
+
+    def stop(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise KeyboardInterrupt
+
+    def ready(url: str) -> None:
+        click.echo(f"scald serve: dashboard on {url} (API: {url}api/openapi.json; {threads} threads)")
+        sys.stdout.flush()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        run(cfg, hostname, port, threads=threads, debug=debug, ready=ready)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {hostname}:{port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,161 @@
+"""The JSON API (blueprint ``api``, under ``/api``): ligo-scald's routes with its answers, plus checks and metadata.
+
+Rules every route follows (DESIGN §7): JSON bodies only; a known check with no data is a 200 UNKNOWN document; an
+unknown check or measurement is a 404 ``{"error": ...}``; any other bad parameter a 400; a backend that cannot be
+read a 503 (ligo-scald answered 200 with empty data, which a dashboard shows as "all quiet"); never a 500 for
+anything a client sends. The routes are thin: parsing lives in :mod:`.params`, reads and shapes in :mod:`.data`,
+check results in :mod:`.checks`.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from flask import Blueprint, current_app, request
+
+from ..config import Config
+from . import checks, data, params
+from .errors import DATA_CACHE, NO_CACHE, ApiError, json_response
+from .openapi import openapi_document
+from .readers import Readers, resolve
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+class ServeState:
+    """What the API keeps per app: the config, the thread-local readers, the shared on-the-spot evaluator."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.readers = Readers(cfg)
+        self.evaluator = checks.Evaluator(cfg)
+
+
+def state() -> ServeState:
+    return current_app.extensions["scald_monitor"]
+
+
+# ---------------------------------------------------------------------------------------------------- data routes
+
+
+def _data_route(measurement: str, start: str, end: str, build: Callable[..., Any], default_raw: bool = False):
+    """Parse, resolve the measurement, bind the parameters to its schema, read, answer (or a JSON error)."""
+    st = state()
+    q = params.parse(request.args, start, end, st.cfg.backends)
+    schema, spec, _stored = resolve(st.cfg, st.readers, q.backend, measurement)
+    params.bind(q, schema, default_raw=default_raw)
+    store = st.readers.get(q.backend)
+    with st.readers.errors(q.backend):
+        body = build(store, schema, q, spec)
+    return json_response(body, cache=DATA_CACHE)
+
+
+@bp.get("/timeseries/<measurement>/<start>/<end>")
+def timeseries(measurement: str, start: str, end: str):
+    """Traces ``[{"x": [...], "y": [...], "name": tag value}]`` (ligo-scald's TimeSeries plots)."""
+    return _data_route(measurement, start, end, lambda store, schema, q, spec: data.timeseries(store, schema, q))
+
+
+@bp.get("/segment/<measurement>/<start>/<end>")
+def segment(measurement: str, start: str, end: str):
+    """Heatmap strips ``[{"x": [...], "y": [0.5], "z": [[...]]}]`` (ligo-scald's TimeSegment plots)."""
+    return _data_route(measurement, start, end,
+                       lambda store, schema, q, spec: data.timeseries(store, schema, q, segment=True))
+
+
+@bp.get("/heatmap/<measurement>/<start>/<end>")
+def heatmap(measurement: str, start: str, end: str):
+    """``[{"x": bins, "y": tag values, "z": rows}]`` (ligo-scald's TimeHeatMap plots)."""
+    return _data_route(measurement, start, end, data.heatmap)
+
+
+@bp.get("/latest/<measurement>/<start>/<end>")
+def latest(measurement: str, start: str, end: str):
+    """``[{"x": tag values, "y": newest values}]`` (ligo-scald's Bar plots)."""
+    return _data_route(measurement, start, end, data.latest)
+
+
+@bp.get("/table/<measurement>/<start>/<end>")
+def table(measurement: str, start: str, end: str):
+    """``{"fields": [...], "items": [...]}`` (ligo-scald's tables of triggers)."""
+    return _data_route(measurement, start, end, data.table, default_raw=True)
+
+
+@bp.get("/snapshot/<measurement>/<start>/<end>")
+def snapshot(measurement: str, start: str, end: str):
+    """ligo-scald's snapshot plots read a data type scald-monitor does not store: say so instead of a bare 404."""
+    raise ApiError(404, "snapshots are not stored by scald-monitor backends (no /api/snapshot data)")
+
+
+@bp.get("/measurements")
+def measurements():
+    """Every measurement of the backend (``?backend=``) and of the config, with its columns and tags."""
+    st = state()
+    backend = params.backend_name(request.args, st.cfg.backends)
+    store = st.readers.get(backend)
+    with st.readers.errors(backend):
+        stored = set(store.measurements())
+    out: dict[str, dict] = {}
+    for spec in st.cfg.schemas.values():
+        entry = out.setdefault(spec.measurement, {
+            "name": spec.measurement, "schemas": [], "columns": list(spec.columns), "column_key": spec.column_key,
+            "tags": list(spec.tags), "tag_key": spec.tag_key, "aggregate": spec.aggregate,
+            "configured": True, "stored": spec.measurement in stored,
+        })
+        entry["schemas"].append(spec.name)
+    for name in sorted(stored - set(out)):
+        try:
+            with st.readers.errors(backend):
+                schema = store._schema(name)
+        except ApiError as exc:
+            if exc.status == 503:
+                raise
+            continue
+        out[name] = {"name": name, "schemas": [], "columns": list(schema.columns), "column_key": schema.column_key,
+                     "tags": list(schema.tags), "tag_key": schema.tag_key, "aggregate": schema.aggregate,
+                     "configured": False, "stored": True}
+    return json_response(list(out.values()), cache=DATA_CACHE)
+
+
+# ---------------------------------------------------------------------------------------------------- checks
+
+
+def _check_name(name: str) -> str:
+    if not checks.known(state().cfg, name):
+        raise ApiError(404, f"unknown check {name!r}")
+    return name
+
+
+@bp.get("/nagios/<check>")
+def nagios(check: str):
+    """The check's status document (IGWN "shib scraper" JSON): the daemon's file while valid, else evaluated now."""
+    st = state()
+    doc = checks.nagios_document(st.cfg, st.evaluator, _check_name(check))
+    return json_response(doc, cache=DATA_CACHE)
+
+
+@bp.get("/checks")
+def check_list():
+    """Every configured check with its state now, from the status files (never evaluates: cheap to poll)."""
+    cfg = state().cfg
+    return json_response([checks.summary(cfg, name) for name in cfg.checks], cache=NO_CACHE)
+
+
+@bp.get("/checks/<check>")
+def check_detail(check: str):
+    """One check: summary, settings, status document, state-machine snapshot, per-tag results."""
+    st = state()
+    return json_response(checks.detail(st.cfg, st.evaluator, _check_name(check)), cache=NO_CACHE)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 description of this API."""
+    return json_response(openapi_document(state().cfg), cache="max-age=60")
+
+
+@bp.get("/")
+@bp.get("")
+def index():
+    """A pointer to the description, for someone who types /api into a browser."""
+    return json_response({"openapi": "/api/openapi.json", "checks": "/api/checks",
+                          "measurements": "/api/measurements"}, cache="max-age=60")

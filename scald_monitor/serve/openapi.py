@@ -1,0 +1,228 @@
+"""The OpenAPI 3 description of ``/api``: every route, parameter, answer shape and error.
+
+Written out by hand (the API is small and its parameters are ligo-scald's, which no decorator library would infer)
+and kept next to the routes; ``tests/test_api.py`` validates it and checks that every route of the blueprint is in it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+from ..io.schema import AGGREGATES, LEVELS
+from .params import MAX_POINTS, MAX_RAW_SPAN, MAX_VALUES, TRANSFORMS
+
+
+def _param(name: str, where: str, description: str, schema: dict, required: bool = False, **extra: Any) -> dict:
+    out = {"name": name, "in": where, "description": description, "required": required or where == "path",
+           "schema": schema}
+    out.update(extra)
+    return out
+
+
+_STRING = {"type": "string"}
+_NUMBER = {"type": "number"}
+_NULLABLE_NUMBER = {"type": "number", "nullable": True}
+
+PARAMETERS: dict[str, dict] = {
+    "measurement": _param("measurement", "path", "Measurement name (or the name of a schema in the config).",
+                          {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.:-]*$"}),
+    "start": _param("start", "path", "Start of the window, GPS seconds (integer or decimal).",
+                    {"type": "number", "minimum": 0, "maximum": 1e10}),
+    "end": _param("end", "path", "End of the window, GPS seconds (integer or decimal), not before start.",
+                  {"type": "number", "minimum": 0, "maximum": 1e10}),
+    "column": _param("column", "query", "Column(s) to read (repeatable). Default: the schema's column_key "
+                     "(/api/table: every column).", {"type": "array", "items": _STRING},
+                     style="form", explode=True),
+    "tag": _param("tag", "query", "Names of the query parameters that hold tag filters (repeatable), as in "
+                  "ligo-scald: tag=job&job=0001&job=0002 selects two series, one trace each, named by the value. "
+                  "With several tags, every combination of the given values is a series; a tag left out matches "
+                  "every value.", {"type": "array", "items": _STRING}, style="form", explode=True),
+    "tag_values": _param("tag_values", "query", "The tag filter values themselves: one query parameter per name "
+                         "listed in `tag` (e.g. job=0001&job=0002). Control characters are refused.",
+                         {"type": "object", "additionalProperties": {"type": "array", "items": _STRING}},
+                         style="form", explode=True),
+    "tag_key": _param("tag_key", "query", "The tag that makes heatmap rows / latest bars. Default: the schema's.",
+                      _STRING),
+    "aggregate": _param("aggregate", "query", "Which bucket aggregate to read. Default: the schema's, else max.",
+                        {"type": "string", "enum": list(AGGREGATES)}),
+    "dt": _param("dt", "query", f"Resolution in seconds ({', '.join(map(str, LEVELS))}); 0 or raw for raw points "
+                 f"(windows of at most {MAX_RAW_SPAN:g} s). Default: the coarsest level with at most {MAX_POINTS} "
+                 "points per series.", {"oneOf": [{"type": "integer", "enum": [0, *LEVELS]},
+                                                  {"type": "string", "enum": ["raw"]}]}),
+    "fill": _param("fill", "query", "Value for missing/non-finite values: null (default) or a number.",
+                   {"oneOf": [{"type": "number"}, {"type": "string", "enum": ["null"]}]}),
+    "scale": _param("scale", "query", "Heatmap only: log gives z = ln(value) and the linear values in text.",
+                    {"type": "string", "enum": ["log", "linear"]}),
+    "far": _param("far", "query", "Table only: keep rows whose FAR column (schema far_key, else far) is at most "
+                  "this.", {"type": "number", "exclusiveMinimum": True, "minimum": 0}),
+    "datetime": _param("datetime", "query", "Times as ISO 8601 UTC strings instead of GPS seconds.",
+                       {"type": "boolean"}),
+    "backend": _param("backend", "query", "Key of the config's backends: section. Default: default.", _STRING),
+    "transform": _param("transform", "query", "Latest only: none (the value) or latency (seconds since the newest "
+                        "point). Default: the schema's transform, else none.",
+                        {"type": "string", "enum": list(TRANSFORMS)}),
+    "default": _param("default", "query", "Latest only: the value shown for a tag without data. Default: the "
+                      "schema's default, else null.", _NUMBER),
+    "check": _param("check", "path", "Check name (a key of checks:, or a translated nagios: entry).", _STRING),
+}
+
+_DATA_PARAMS = ["measurement", "start", "end", "column", "tag", "tag_values", "tag_key", "aggregate", "dt", "fill",
+                "scale", "far", "datetime", "backend"]
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+_TIMES = {"type": "array", "items": {"oneOf": [_NUMBER, _STRING]}}
+_VALUES = {"type": "array", "items": _NULLABLE_NUMBER}
+
+SCHEMAS: dict[str, dict] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string", "description": "What was wrong, in words."},
+        "status": {"type": "integer"}}},
+    "Trace": {"type": "object", "required": ["x", "y"], "properties": {
+        "x": _TIMES, "y": _VALUES,
+        "name": {"type": "string", "description": "Tag value(s) of the series (only with tag filters); with "
+                 "several columns also the column."},
+        "column": {"type": "string", "description": "Only when several columns were asked for."}}},
+    "SegmentTrace": {"type": "object", "required": ["x", "y", "z"], "properties": {
+        "x": _TIMES, "y": {"type": "array", "items": _NUMBER},
+        "z": {"type": "array", "items": _VALUES}, "name": _STRING, "column": _STRING}},
+    "Heatmap": {"type": "object", "required": ["x", "y", "z"], "properties": {
+        "x": {"type": "array", "items": {"oneOf": [_NUMBER, _STRING]}, "description": "Bin starts start + k*dt."},
+        "y": {"type": "array", "items": _STRING, "description": "Values of tag_key, sorted."},
+        "z": {"type": "array", "items": _VALUES},
+        "text": {"type": "array", "items": _VALUES, "description": "With scale=log: the linear values."}}},
+    "Latest": {"type": "object", "required": ["x", "y"], "properties": {
+        "x": {"type": "array", "items": _STRING}, "y": _VALUES}},
+    "Table": {"type": "object", "required": ["fields", "items"], "properties": {
+        "fields": {"type": "array", "items": {"type": "object", "properties": {
+            "key": _STRING, "label": _STRING, "sortable": {"type": "boolean"}}}},
+        "items": {"type": "array", "items": {"type": "object", "additionalProperties": True}}}},
+    "StatusDocument": {"type": "object", "required": ["nagios_shib_scraper_ver", "status_intervals"],
+                       "additionalProperties": True, "properties": {
+        "nagios_shib_scraper_ver": _NUMBER,
+        "created_unix": _NUMBER, "created_gps": _NUMBER,
+        "status_intervals": {"type": "array", "items": {"type": "object", "properties": {
+            "start_sec": {"type": "integer"}, "end_sec": {"type": "integer"},
+            "num_status": {"type": "integer", "minimum": 0, "maximum": 3}, "txt_status": _STRING}}},
+        "check": _STRING, "state": {"type": "integer"}, "state_name": _STRING, "summary": _STRING,
+        "tags": {"type": "array", "items": {"type": "object"}},
+        "source": {"type": "string", "enum": ["status_file", "evaluated"]}}},
+    "CheckSummary": {"type": "object", "required": ["name", "state", "state_name", "summary", "stale"],
+                     "properties": {
+        "name": _STRING, "type": {"type": "string", "enum": ["threshold", "heartbeat"]}, "schema": _STRING,
+        "measurement": {"type": "string", "nullable": True}, "column": {"type": "string", "nullable": True},
+        "backend": _STRING, "description": _STRING, "interval": _NUMBER,
+        "state": {"type": "integer", "minimum": 0, "maximum": 3,
+                  "description": "The state now: the result's, or after expiry the document's stale state."},
+        "state_name": {"type": "string", "enum": ["OK", "WARNING", "CRITICAL", "UNKNOWN"]},
+        "result_state": {"type": "integer", "nullable": True, "description": "The last result's state."},
+        "summary": _STRING, "last_change": _NULLABLE_NUMBER, "state_type": {"type": "string", "nullable": True},
+        "stale": {"type": "boolean", "description": "The status file is missing or older than its expiry."},
+        "created_unix": _NULLABLE_NUMBER, "expires_unix": _NULLABLE_NUMBER,
+        "problems": {"type": "integer", "nullable": True, "description": "Tag values not OK."},
+        "source": {"type": "string", "enum": ["status_file", "missing", "evaluated"]}}},
+    "CheckDetail": {"allOf": [{"$ref": "#/components/schemas/CheckSummary"}, {"type": "object", "properties": {
+        "settings": {"type": "object", "additionalProperties": True},
+        "document": {"$ref": "#/components/schemas/StatusDocument"},
+        "state_machine": {"type": "object", "nullable": True, "additionalProperties": True},
+        "tags": {"type": "array", "items": {"type": "object", "additionalProperties": True}}}}]},
+    "Measurement": {"type": "object", "required": ["name", "columns", "tags"], "properties": {
+        "name": _STRING, "schemas": {"type": "array", "items": _STRING},
+        "columns": {"type": "array", "items": _STRING}, "column_key": _STRING,
+        "tags": {"type": "array", "items": _STRING}, "tag_key": {"type": "string", "nullable": True},
+        "aggregate": {"type": "string", "nullable": True}, "configured": {"type": "boolean"},
+        "stored": {"type": "boolean"}}},
+}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict:
+    return _json({"$ref": "#/components/schemas/Error"}, description)
+
+
+_ERRORS_DATA = {
+    "400": _error(f"A bad parameter (time, column, tag, aggregate, dt, ...), or more than {MAX_VALUES:,} values."),
+    "404": _error("Unknown measurement."),
+    "503": _error("The backend cannot be read (down, missing, locked)."),
+}
+
+
+def _data_op(summary: str, schema: dict, extra_params: tuple[str, ...] = ()) -> dict:
+    return {"get": {
+        "summary": summary,
+        "parameters": [_ref(n) for n in (*_DATA_PARAMS, *extra_params)],
+        "responses": {"200": _json(schema, "The data (Cache-Control: max-age=10)."), **_ERRORS_DATA},
+    }}
+
+
+def _array(ref: str) -> dict:
+    return {"type": "array", "items": {"$ref": f"#/components/schemas/{ref}"}}
+
+
+def openapi_document(cfg: Any = None) -> dict:
+    """The document; ``cfg`` adds the configured measurements and checks as examples."""
+    data_path = "/api/{kind}/{measurement}/{start}/{end}"
+    paths = {
+        data_path.format(kind="timeseries", measurement="{measurement}", start="{start}", end="{end}"):
+            _data_op("One trace per series (ligo-scald TimeSeries).", _array("Trace")),
+        data_path.format(kind="segment", measurement="{measurement}", start="{start}", end="{end}"):
+            _data_op("Heatmap strips per series (ligo-scald TimeSegment).", _array("SegmentTrace")),
+        data_path.format(kind="heatmap", measurement="{measurement}", start="{start}", end="{end}"):
+            _data_op("Rows per tag_key value, columns per dt bin (ligo-scald TimeHeatMap).", _array("Heatmap")),
+        data_path.format(kind="latest", measurement="{measurement}", start="{start}", end="{end}"):
+            _data_op("Newest value per tag_key value; start/end are not used (ligo-scald Bar).", _array("Latest"),
+                     ("transform", "default")),
+        data_path.format(kind="table", measurement="{measurement}", start="{start}", end="{end}"):
+            _data_op(f"Rows of the selected columns, raw for windows up to {MAX_RAW_SPAN:g} s by default.",
+                     {"$ref": "#/components/schemas/Table"}),
+        "/api/snapshot/{measurement}/{start}/{end}": {"get": {
+            "summary": "ligo-scald snapshots: not stored by scald-monitor, always 404.",
+            "parameters": [_ref("measurement"), _ref("start"), _ref("end")],
+            "responses": {"404": _error("Snapshots are not supported.")}}},
+        "/api/nagios/{check}": {"get": {
+            "summary": "Status document of a check (IGWN/LIGO Nagios JSON): the daemon's file while valid, else "
+                       "evaluated now (source: evaluated, no state machine). No data yet: 200 UNKNOWN.",
+            "parameters": [_ref("check")],
+            "responses": {"200": _json({"$ref": "#/components/schemas/StatusDocument"}, "The status document."),
+                          "404": _error("Unknown check.")}}},
+        "/api/checks": {"get": {
+            "summary": "Every configured check with its state now (from the status files; cheap to poll).",
+            "responses": {"200": _json(_array("CheckSummary"), "The checks, in config order.")}}},
+        "/api/checks/{check}": {"get": {
+            "summary": "One check: summary, settings, status document, state-machine snapshot, per-tag results.",
+            "parameters": [_ref("check")],
+            "responses": {"200": _json({"$ref": "#/components/schemas/CheckDetail"}, "The check."),
+                          "404": _error("Unknown check.")}}},
+        "/api/measurements": {"get": {
+            "summary": "Measurements of the backend and of the config, with columns and tags.",
+            "parameters": [_ref("backend")],
+            "responses": {"200": _json(_array("Measurement"), "The measurements."),
+                          "400": _error("Unknown backend."), "503": _error("The backend cannot be read.")}}},
+        "/api": {"get": {
+            "summary": "Links to this document, the checks and the measurements (also at /api/).",
+            "responses": {"200": _json({"type": "object", "additionalProperties": {"type": "string"}},
+                                       "Links.")}}},
+        "/api/openapi.json": {"get": {
+            "summary": "This document.",
+            "responses": {"200": {"description": "OpenAPI 3.0 document.",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    }
+    description = ("JSON API of scald serve (scald-monitor), compatible with ligo-scald's /api routes. Every error "
+                   "is JSON {\"error\": ...}: 400 bad parameter, 404 unknown measurement/check/route, 405 method, "
+                   "503 backend unavailable.")
+    if cfg is not None:
+        names = sorted({s.measurement for s in cfg.schemas.values()})
+        description += f" Configured measurements: {', '.join(names) or 'none'}."
+        description += f" Configured checks: {', '.join(cfg.checks) or 'none'}."
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "scald-monitor API", "version": __version__, "description": description},
+        "paths": paths,
+        "components": {"parameters": PARAMETERS, "schemas": SCHEMAS},
+    }
