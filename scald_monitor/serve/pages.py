@@ -1,0 +1,345 @@
+"""The dashboard's HTML pages: ligo-scald's ``pages:`` (``/`` and ``/<page>``) and the status board (``/status``).
+
+The pages are thin: they render the layout and hand the browser one JSON document (``page_context``) that says
+what to plot and where the API is; ``web/static/scald.js`` fetches the data and draws it. That keeps every
+request here cheap (no backend query while rendering) and keeps user-supplied text out of HTML except through
+Jinja's autoescaping (``|tojson`` for the JSON document, never ``|safe``).
+
+Everything a page needs is validated before rendering: an unknown page is a 404 page and a bad ``?lookback=``,
+``?start=`` ... a 400 page, never a 500 (ligo-scald answered both with a traceback).
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+
+from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
+
+from ..rules.ranges import RangeError, parse_range
+from ..timeutil import _table, gps_now, iso_to_gps
+
+bp = Blueprint("pages", __name__)
+
+#: Plot types drawn by scald.js; other ligo-scald types get a panel saying they are not supported (yet).
+SUPPORTED_PLOTS = ("TimeSeries", "TimeHeatMap", "Bar")
+#: Poll periods (seconds): plots as ligo-scald (2 s), the status board a little slower (checks run every 5-60 s).
+PLOT_POLL = 2
+STATUS_POLL = 5
+#: Defaults for a page that omits them (ligo-scald required both and failed with a KeyError).
+DEFAULT_LOOKBACK = 3600
+DEFAULT_DELAY = 0
+#: The longest window a page may ask for: 100 years, far beyond any data, but keeps the arithmetic sane.
+MAX_SPAN = 100 * 365.25 * 86400
+#: Link schemes a navbar tab may use; anything else (``javascript:``, ``data:``) would run code on click.
+SAFE_SCHEMES = ("http://", "https://", "mailto:", "/", "./", "../", "#", "?")
+#: Content-Security-Policy for every page: only our own scripts, styles and API. A second line of defence
+#: behind autoescaping, and the guarantee that a page never contacts another host. ``{static}`` is empty, or the
+#: origin of the static files when ``scald deploy --static-url`` put them on another server.
+CSP = ("default-src 'self'; script-src 'self'{static}; style-src 'self'{static}; img-src 'self' data:{static}; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'self'")
+
+
+class BadRequest(Exception):
+    """A query parameter that cannot be used; rendered as a 400 page naming the parameter."""
+
+
+def _config():
+    """The loaded :class:`scald_monitor.config.Config` the app factory stored (with the API's per-app state)."""
+    return current_app.extensions["scald_monitor"].cfg
+
+
+def _dashboard(section: str) -> dict:
+    """One of ligo-scald's dashboard sections (``navbar``, ``pages``, ``plots``), always a dict."""
+    value = _config().dashboard.get(section)
+    return value if isinstance(value, dict) else {}
+
+
+# ---- navbar ----------------------------------------------------------------------------------------------------
+
+
+def _safe_href(url) -> str:
+    """The tab's URL if its scheme cannot run script, else ``#`` (autoescaping does not stop ``javascript:``)."""
+    if not isinstance(url, str):
+        return "#"
+    text = url.strip()
+    if text.lower().startswith(SAFE_SCHEMES) or (text and ":" not in text.split("/", 1)[0]):
+        return text
+    return "#"
+
+
+def _asset(key: str) -> str | None:
+    """The local file configured as ``navbar.<key>`` (image, css), resolved next to the config; None if absent.
+
+    Remote URLs are ignored on purpose: the dashboard must work on air-gapped clusters and never make the
+    browser contact another host.
+    """
+    value = _dashboard("navbar").get(key)
+    if not isinstance(value, str) or not value or "://" in value:
+        return None
+    path = value if os.path.isabs(value) else os.path.join(os.path.dirname(os.path.abspath(_config().path)), value)
+    return path if os.path.isfile(path) else None
+
+
+def navbar_context(active: str) -> dict:
+    """Title, page links and tabs for ``navbar.html``; every page is listed when ``navbar.pages`` is absent."""
+    navbar = _dashboard("navbar")
+    pages = _dashboard("pages")
+    names = navbar.get("pages") if isinstance(navbar.get("pages"), list) else list(pages)
+    links = []
+    for name in names:
+        if name in pages:
+            page = pages[name] if isinstance(pages[name], dict) else {}
+            href = url_for("pages.index") if name == _home_page() else url_for("pages.page", name=name)
+            links.append({"name": name, "title": str(page.get("title") or name), "href": href,
+                          "active": name == active})
+    tabs = [{"name": str(tab.get("name") or tab.get("url") or "link"), "href": _safe_href(tab.get("url"))}
+            for tab in navbar.get("tabs") or [] if isinstance(tab, dict)]
+    return {
+        "title": str(navbar.get("title") or "scald-monitor"),
+        "links": links,
+        "tabs": tabs,
+        "status_active": active == "/status",
+        "image": url_for("pages.navbar_asset", key="image") if _asset("image") else None,
+        "css": url_for("pages.navbar_asset", key="css") if _asset("css") else None,
+    }
+
+
+# ---- page parameters -------------------------------------------------------------------------------------------
+
+
+def _number(name: str, default=None, allow_time: bool = False) -> float | None:
+    """A finite query parameter (seconds or GPS); ``allow_time`` also takes ISO 8601 UTC (``2017-08-17T12:41:04``)."""
+    text = request.args.get(name)
+    if text is None or text.strip() == "":
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        if not allow_time:
+            raise BadRequest(f"?{name}= must be a number of seconds, not {text!r}") from None
+        try:
+            value = iso_to_gps(text)
+        except ValueError:
+            raise BadRequest(f"?{name}= must be GPS seconds or an ISO 8601 UTC time, not {text!r}") from None
+    if not math.isfinite(value) or value < 0 or value > MAX_SPAN * 2:
+        raise BadRequest(f"?{name}= is out of range: {text!r}")
+    return value
+
+
+def window(page: dict) -> dict:
+    """The time window a page shows: live (``lookback``/``delay``, overridable in the URL) or historical.
+
+    ``?start=&end=`` (GPS or ISO UTC) fixes the window and stops streaming; ligo-scald's ``type=historical`` is
+    implied by them and ``type=online`` ignores them.
+    """
+    lookback = _number("lookback", page.get("lookback") if page.get("lookback") is not None else DEFAULT_LOOKBACK)
+    delay = _number("delay", page.get("delay") if page.get("delay") is not None else DEFAULT_DELAY)
+    if not lookback or lookback > MAX_SPAN:
+        raise BadRequest("?lookback= must be more than 0 seconds and at most 100 years")
+    start = _number("start", allow_time=True)
+    end = _number("end", allow_time=True)
+    if request.args.get("type") == "online" or (start is None and end is None):
+        return {"mode": "online", "lookback": lookback, "delay": delay, "start": None, "end": None}
+    if start is None or end is None:
+        raise BadRequest("a historical view needs both ?start= and ?end=")
+    if end <= start:
+        raise BadRequest("?end= must be after ?start=")
+    return {"mode": "historical", "lookback": end - start, "delay": delay, "start": start, "end": end}
+
+
+# ---- plots -----------------------------------------------------------------------------------------------------
+
+
+def _threshold(text) -> dict | None:
+    """A check's Nagios range as {lo, hi, inside} for drawing; open ends are None (JSON has no infinity)."""
+    if text is None:
+        return None
+    try:
+        r = parse_range(str(text))
+    except RangeError:
+        return None
+    finite = lambda v: v if math.isfinite(v) else None  # noqa: E731 - two uses, one line
+    return {"lo": finite(r.start), "hi": finite(r.end), "inside": r.inside, "text": r.text}
+
+
+def _thresholds(schema_name: str, column: str) -> list[dict]:
+    """Warning/critical ranges of the threshold checks that watch this schema's column: drawn on its plot."""
+    out = []
+    for name, check in sorted(_config().checks.items()):
+        if check.get("type") != "threshold" or check.get("schema") != schema_name or check.get("column") != column:
+            continue
+        for level in ("warning", "critical"):
+            r = _threshold(check.get(level))
+            if r:
+                out.append({"check": name, "level": level, **r})
+    return out
+
+
+def plot_context(index: int, item: dict) -> dict:
+    """Everything scald.js needs for one plot: type, title, the API query (schema merged with ``settings``)."""
+    plots = _dashboard("plots")
+    name = item.get("plot")
+    plot = plots.get(name) if isinstance(plots.get(name), dict) else {}
+    kind = plot.get("type") or "TimeSeries"
+    grid = item.get("grid") if isinstance(item.get("grid"), dict) else {}
+    out = {
+        "id": f"plot-{index}",
+        "name": str(name),
+        "title": str(plot.get("title") or name),
+        "type": str(kind),
+        "supported": kind in SUPPORTED_PLOTS,
+        "visible": item.get("visible", True) is not False,
+        "grid": {k: int(grid[k]) for k in ("x", "y", "w", "h") if isinstance(grid.get(k), int)},
+        "ylabel": _ylabel(plot),
+        "query": None,
+        "thresholds": [],
+    }
+    schema_name = plot.get("schema")
+    spec = _config().schemas.get(schema_name) if isinstance(schema_name, str) else None
+    if spec is None:
+        out["supported"] = False
+        return out
+    settings = plot.get("settings") if isinstance(plot.get("settings"), dict) else {}
+    column = settings.get("column") or spec.column_key
+    if isinstance(column, list):
+        column = column[0] if column else spec.column_key
+    tag_key = settings.get("tag_key") or spec.tag_key or (spec.tags[0] if spec.tags else None)
+    tags = settings.get("tags") if isinstance(settings.get("tags"), list) else spec.expected_tags
+    out["query"] = {
+        "measurement": spec.measurement,
+        "column": str(column),
+        "tag_key": tag_key,
+        "tags": [str(t[1] if isinstance(t, list) and len(t) == 2 else t) for t in tags] if tags else None,
+        "aggregate": settings.get("aggregate") or spec.aggregate,
+        "scale": settings.get("scale") or spec.extra.get("scale"),
+    }
+    out["thresholds"] = _thresholds(schema_name, str(column))
+    return out
+
+
+def _ylabel(plot: dict) -> str:
+    """The y-axis title from plotly's ``layout.yaxis.title`` (a string or ``{text: ...}``), as ligo-scald used."""
+    yaxis = (plot.get("layout") or {}).get("yaxis") if isinstance(plot.get("layout"), dict) else None
+    title = yaxis.get("title") if isinstance(yaxis, dict) else None
+    if isinstance(title, dict):
+        title = title.get("text")
+    return str(title) if title else ""
+
+
+# ---- context shared with the browser ---------------------------------------------------------------------------
+
+
+def leap_table() -> list[list[int]]:
+    """[[GPS second, Unix second, GPS - UTC offset from then on], ...]: the table the server converts with.
+
+    Handing it to the browser keeps one source of truth (tzdata's newer leap seconds included) instead of
+    ligo-scald's hard-coded 18 s in JavaScript.
+    """
+    t = _table()
+    return [[g, u, off] for g, u, off in zip(t.gps, t.unix, t.offsets[1:])]
+
+
+def page_context(page_name: str | None, page: dict | None, win: dict | None) -> dict:
+    """The JSON document a page hands scald.js (through ``|tojson``)."""
+    items = page.get("plots") if page and isinstance(page.get("plots"), list) else []
+    return {
+        "page": page_name,
+        "title": str(page.get("title") or page_name) if page else "Status",
+        "window": win,
+        "plots": [plot_context(i, item) for i, item in enumerate(items) if isinstance(item, dict)],
+        "api": url_for("pages.index").rstrip("/") + "/api",
+        "status_url": url_for("pages.status"),
+        "leap": leap_table(),
+        "server_gps": gps_now(),
+        "poll": {"plots": PLOT_POLL, "status": STATUS_POLL},
+    }
+
+
+def _home_page() -> str | None:
+    """The page served at ``/``: ``index`` as in ligo-scald, else the first page of the navbar or of ``pages:``."""
+    pages = _dashboard("pages")
+    if "index" in pages:
+        return "index"
+    listed = _dashboard("navbar").get("pages")
+    for name in (listed if isinstance(listed, list) else []) + list(pages):
+        if name in pages:
+            return name
+    return None
+
+
+def _render(template: str, http_status: int = 200, **context):
+    """Render with the navbar and our security headers (CSP, no sniffing)."""
+    html = render_template(template, **context)
+    return html, http_status, {"Content-Security-Policy": CSP.format(static=_static_origin()),
+                               "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+
+
+def _static_origin() -> str:
+    """`` https://host`` when static files are served from another origin (a deployment's --static-url), else ''."""
+    m = re.match(r"^(https?://[^/?#]+)", url_for("static", filename="scald.js"))
+    return f" {m.group(1)}" if m else ""
+
+
+def error_page(status: int, message: str):
+    """A small HTML error page with the navbar, so a mistyped URL still leads somewhere."""
+    return _render("error.html", status, nav=navbar_context(""), code=status, message=message,
+                   ctx=page_context(None, None, None), page_title=str(status))
+
+
+def _dashboard_page(name: str):
+    pages = _dashboard("pages")
+    page = pages.get(name)
+    if not isinstance(page, dict):
+        abort(404)
+    try:
+        win = window(page)
+    except BadRequest as exc:
+        return error_page(400, str(exc))
+    ctx = page_context(name, page, win)
+    return _render("page.html", nav=navbar_context(name), ctx=ctx, page_title=ctx["title"])
+
+
+# ---- routes ----------------------------------------------------------------------------------------------------
+
+
+@bp.route("/")
+def index():
+    """The home page (``pages.index``); the status board when no page is configured."""
+    name = _home_page()
+    if name is None:
+        return status()
+    return _dashboard_page(name)
+
+
+@bp.route("/status")
+def status():
+    """Every check, live: state, summary, per-tag results, last change."""
+    ctx = page_context(None, None, None)
+    return _render("status.html", nav=navbar_context("/status"), ctx=ctx, page_title="Status")
+
+
+@bp.route("/navbar/<any(image, css):key>")
+def navbar_asset(key: str):
+    """The navbar's local logo or extra stylesheet (``navbar.image``/``navbar.css``), served from the config's dir."""
+    path = _asset(key)
+    if path is None:
+        abort(404)
+    return send_file(path, max_age=300)
+
+
+@bp.route("/<name>")
+def page(name: str):
+    """A page of ``pages:``; ``/index`` is the home page too, as in ligo-scald."""
+    if name not in _dashboard("pages"):
+        abort(404)
+    return _dashboard_page(name)
+
+
+@bp.app_errorhandler(404)
+def not_found(exc):
+    """HTML 404 for pages; the API's own handlers answer JSON under ``/api/``."""
+    if request.path.startswith("/api/") or request.path == "/api":
+        return {"error": "not found", "path": request.path}, 404
+    return error_page(404, f"No page at {request.path}.")

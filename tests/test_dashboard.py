@@ -1,0 +1,469 @@
+"""The dashboard's pages (``scald_monitor.serve.pages`` + ``web/``): Flask test-client checks, then a real headless
+Chromium against a live server on 127.0.0.1 with generated data.
+
+The browser test is the only way to know the page works: that the vendored uPlot loads, that every plot type draws
+points, that streaming appends, that the status board shows the daemon's states, and that nothing is fetched from
+any other host. It fails (never skips) when Chromium is missing: ``.ci/run`` installs it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scald_monitor import config
+from scald_monitor.serve import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB = ROOT / "web"
+QUICKSTART = ROOT / "examples" / "quickstart.yml"
+ARTIFACTS = ROOT / "test-artifacts"
+XSS = "<script>alert(1)</script>"
+BIN = Path(sys.executable).parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+# recipes.md §2, plus: every host but 127.0.0.1 unresolvable, so an external request cannot even leave the box.
+CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1400,1000", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+
+
+# ---- configs ---------------------------------------------------------------------------------------------------
+
+
+def write_config(tmp_path: Path, tabs=None) -> Path:
+    """The quickstart, with data under ``tmp_path``, hostile titles everywhere a user can put text, a Bar plot,
+    a second page, and (by default) no external navbar link."""
+    raw = yaml.safe_load(QUICKSTART.read_text())
+    raw["backends"]["default"]["path"] = str(tmp_path / "var" / "quickstart.sqlite")
+    raw["outputs"]["status_dir"] = str(tmp_path / "var" / "status")
+    raw["outputs"]["state_file"] = str(tmp_path / "var" / "state.json")
+    raw["navbar"]["title"] = f"Quick {XSS}"
+    raw["navbar"]["pages"] = ["index", "latest"]
+    raw["navbar"]["tabs"] = tabs if tabs is not None else [{"name": f"API {XSS}", "url": "/api/openapi.json"}]
+    raw["pages"]["index"]["title"] = f"Overview {XSS}"
+    raw["plots"]["range"]["title"] = f"BNS range {XSS}"
+    raw["checks"]["range_bns"]["description"] = f"BNS range {XSS}"
+    raw["plots"]["latest_snr"] = {"title": "Latest SNR", "type": "Bar", "schema": "snr"}
+    raw["plots"]["multi"] = {"title": "Multi", "type": "MultiAxis", "schema": "snr"}
+    raw["pages"]["index"]["plots"].append({"plot": "latest_snr", "visible": True, "grid": {"x": 0, "y": 8, "w": 4, "h": 4}})
+    raw["pages"]["latest"] = {"title": "Latest", "lookback": 600, "delay": 0,
+                              "plots": [{"plot": "latest_snr", "visible": True}, {"plot": "multi", "visible": True}]}
+    path = tmp_path / "dashboard.yml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def client(tmp_path):
+    return create_app(config.load(str(write_config(tmp_path)))).test_client()
+
+
+def page_context(html: str) -> dict:
+    """The JSON document a page hands scald.js."""
+    m = re.search(r'<script type="application/json" id="scald-context">(.*?)</script>', html, re.S)
+    assert m, "no scald-context document"
+    return json.loads(m.group(1))
+
+
+def strip_comments(text: str) -> str:
+    """Remove /* */, <!-- --> and // line comments (not the // of a URL, which follows a colon)."""
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    return re.sub(r"(^|[\s;{}(),])//[^\n]*", r"\1", text)
+
+
+EXTERNAL = re.compile(r"https?://", re.I)
+
+
+# ---- test client: pages, errors, escaping ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/index", "/latest", "/status", "/?lookback=600&delay=5",
+                                  "/?start=1187008782&end=1187008982", "/?start=2017-08-17T12:39:44&end=2017-08-17T12:43:04Z",
+                                  "/?type=online&start=1&end=2"])
+def test_pages_render(client, path):
+    r = client.get(path)
+    assert r.status_code == 200, r.data[:500]
+    assert r.mimetype == "text/html"
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp and "connect-src 'self'" in csp
+    html = r.get_data(as_text=True)
+    assert 'id="scald-context"' in html and "/static/scald.js" in html and "/static/vendor/uPlot.iife.min.js" in html
+
+
+def test_window_from_url(client):
+    live = page_context(client.get("/?lookback=600&delay=5").get_data(as_text=True))["window"]
+    assert live == {"mode": "online", "lookback": 600, "delay": 5, "start": None, "end": None}
+    hist = page_context(client.get("/?start=2017-08-17T12:41:04&end=1187008982").get_data(as_text=True))["window"]
+    assert hist["mode"] == "historical" and hist["start"] == 1187008882 and hist["lookback"] == 100
+
+
+@pytest.mark.parametrize("path", ["/nope", "/index.html", "/api_", "/status/extra", "/a/b/c", "/navbar/image"])
+def test_unknown_page_is_html_404(client, path):
+    r = client.get(path)
+    assert r.status_code == 404
+    assert r.mimetype == "text/html"
+    assert "Not found" in r.get_data(as_text=True) and 'class="navbar"' in r.get_data(as_text=True)
+
+
+def test_api_errors_stay_json(client):
+    r = client.get("/api/nope")
+    assert r.status_code == 404 and r.mimetype == "application/json"
+
+
+@pytest.mark.parametrize("query", ["lookback=abc", "lookback=0", "lookback=-5", "delay=nan", "start=5",
+                                   "start=10&end=5", "start=yesterday&end=1", "end=inf&start=1", "lookback=1e300"])
+def test_bad_parameters_are_html_400(client, query):
+    r = client.get(f"/?{query}")
+    assert r.status_code == 400, query
+    assert r.mimetype == "text/html"
+    assert "Bad request" in r.get_data(as_text=True)
+
+
+def test_user_text_is_escaped(client):
+    for path in ("/", "/status", "/latest", "/nope"):
+        html = client.get(path).get_data(as_text=True)
+        assert XSS not in html, path
+        assert "<script>alert" not in html
+    html = client.get("/").get_data(as_text=True)
+    assert "Quick &lt;script&gt;alert(1)&lt;/script&gt;" in html  # navbar title, as text
+    assert "Overview &lt;script&gt;" in html
+    ctx = page_context(html)  # in the JSON document: \u003c escapes, same value once parsed
+    assert ctx["title"] == f"Overview {XSS}"
+    assert any(p["title"] == f"BNS range {XSS}" for p in ctx["plots"])
+
+
+def test_templates_never_mark_safe():
+    for path in (WEB / "templates").glob("*.html"):
+        text = path.read_text()
+        assert "|safe" not in text.replace(" ", ""), path
+        assert "autoescape false" not in text, path
+
+
+def test_tab_links_cannot_run_script(tmp_path):
+    tabs = [{"name": "evil", "url": "javascript:alert(1)"}, {"name": "data", "url": " DATA:text/html,x"},
+            {"name": "ok", "url": "https://ldas.example.org/~me/"}, {"name": "rel", "url": "other/page.html"}]
+    app = create_app(config.load(str(write_config(tmp_path, tabs=tabs))))
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "javascript:" not in html.lower() and "data:text" not in html.lower()
+    assert 'href="https://ldas.example.org/~me/"' in html and 'href="other/page.html"' in html
+
+
+def test_plot_context(client):
+    ctx = page_context(client.get("/").get_data(as_text=True))
+    plots = {p["name"]: p for p in ctx["plots"]}
+    assert plots["latency"]["query"] == {"measurement": "latency_history", "column": "data", "tag_key": "job",
+                                         "tags": ["0000", "0001", "0002", "0003"], "aggregate": "max", "scale": None}
+    assert plots["latency"]["grid"] == {"x": 0, "y": 0, "w": 6, "h": 4} and plots["latency"]["ylabel"] == "Latency [s]"
+    assert plots["snr"]["type"] == "TimeHeatMap" and plots["snr"]["query"]["column"] == "snr"
+    assert plots["latest_snr"]["type"] == "Bar" and plots["latest_snr"]["supported"]
+    # the threshold checks on a plotted column are drawn as lines
+    lines = {(t["check"], t["level"]): (t["lo"], t["hi"]) for t in plots["range"]["thresholds"]}
+    assert lines == {("range_bns", "warning"): (100, None), ("range_bns", "critical"): (60, None)}
+    # leap seconds: the server's table, so the browser converts GPS -> UTC with 18 s today
+    assert ctx["leap"][-1] == [1167264017, 1483228800, 18]
+    assert abs(ctx["server_gps"] - (time.time() - 315964800 + 18)) < 5
+    latest = page_context(client.get("/latest").get_data(as_text=True))
+    assert [p["supported"] for p in latest["plots"]] == [True, False]
+
+
+def test_served_files_have_no_external_urls(client):
+    """No page, stylesheet or script we serve names another host (outside comments): the dashboard must work
+    with no internet, and must not leak who looks at it."""
+    seen = set()
+    for path in ("/", "/latest", "/status", "/nope"):
+        html = client.get(path).get_data(as_text=True)
+        assert not EXTERNAL.search(strip_comments(html)), path
+        seen.update(re.findall(r'(?:src|href)="(/static/[^"]+)"', html))
+    for path in (WEB / "static").rglob("*"):
+        if path.suffix in (".js", ".css", ".html"):
+            seen.add("/static/" + path.relative_to(WEB / "static").as_posix())
+    assert {"/static/scald.js", "/static/scald.css", "/static/vendor/uPlot.iife.min.js"} <= seen
+    for url in sorted(seen):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        assert not EXTERNAL.search(strip_comments(r.get_data(as_text=True))), url
+
+
+def test_external_tab_is_only_a_link(tmp_path):
+    """A navbar tab may point anywhere (it is navigation, not a request); nothing else may."""
+    app = create_app(config.load(str(write_config(tmp_path, tabs=[{"name": "Docs", "url": "https://example.org/d"}]))))
+    html = app.test_client().get("/").get_data(as_text=True)
+    urls = EXTERNAL.findall(strip_comments(html))
+    assert len(urls) == 1 and '<a class="tab" href="https://example.org/d"' in html
+
+
+def test_vendor_readme_lists_every_file():
+    vendor = WEB / "static" / "vendor"
+    readme = (vendor / "README.md").read_text()
+    for path in vendor.iterdir():
+        if path.name == "README.md":
+            continue
+        assert f"`{path.name}`" in readme, path.name
+        if path.suffix in (".js", ".css"):
+            assert hashlib.sha256(path.read_bytes()).hexdigest() in readme, f"{path.name}: sha256 not in README"
+    assert "npm pack uplot@1.6.32" in readme and "MIT" in readme
+    total = sum(p.stat().st_size for p in vendor.iterdir())
+    assert total < 100_000, f"vendored files grew to {total} bytes"
+
+
+# ---- real browser ----------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 15) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def get_json(url: str):
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.load(r)
+
+
+class Server:
+    """``scald serve`` on 127.0.0.1 when the CLI has it, else the same app under werkzeug in a thread."""
+
+    def __init__(self, cfg_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = self.thread = self.server = None
+        scald = BIN / "scald"
+        has_cli = subprocess.run([str(scald), "serve", "--help"], capture_output=True).returncode == 0
+        if has_cli:
+            self.proc = subprocess.Popen([str(scald), "serve", "-c", str(cfg_path), "--hostname", "127.0.0.1",
+                                          "--port", str(self.port)], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+        else:
+            from werkzeug.serving import make_server
+
+            app = create_app(config.load(str(cfg_path)))
+            self.server = make_server("127.0.0.1", self.port, app, threaded=True)
+            self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+            self.thread.start()
+        wait_http(self.url + "/api/checks")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.server is not None:
+            self.server.shutdown()
+            self.thread.join(10)
+
+
+def start_chromium():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in CHROME_FLAGS:
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    # explicit driver path: Selenium Manager never runs (it would try to download a driver)
+    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+
+
+def wait_for(driver, script: str, timeout: float = 15, what: str = ""):
+    """Poll a JS expression until it is truthy; its last value on timeout goes into the failure message."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what or script}: {value!r}")
+        time.sleep(0.2)
+
+
+PLOTS_JS = """return [...document.querySelectorAll('figure.plot')].map(f => ({id: f.id, type: f.dataset.type,
+  state: f.dataset.state, points: +f.dataset.points, fetches: +(f.dataset.fetches || 0),
+  canvases: f.querySelectorAll('canvas').length, msg: f.querySelector('.plot-msg').textContent}))"""
+
+# Pixels of the plot area (uPlot's canvas) that are neither background nor grid grey: proof something was drawn.
+INK_JS = """const p = window.scald.plots[arguments[0]]; const u = p.u; const b = u.bbox;
+  const d = u.ctx.getImageData(b.left, b.top, b.width, b.height).data; let n = 0;
+  for (let i = 0; i < d.length; i += 4) { const [r, g, bl, a] = [d[i], d[i+1], d[i+2], d[i+3]];
+    if (a > 0 && (Math.max(r, g, bl) - Math.min(r, g, bl) > 40)) n++; }
+  return n;"""
+
+BOARD_JS = """return [...document.querySelectorAll('#board-rows tr.row')].map(tr => ({
+  id: tr.id, state: tr.querySelector('td.state .badge').textContent,
+  stale: !!tr.querySelector('td.state .badge.stale'), name: tr.querySelector('.check-name').textContent,
+  summary: tr.querySelector('td.summary').textContent, when: tr.querySelector('td.when').textContent}))"""
+
+
+def requested_urls(driver) -> list[str]:
+    urls = []
+    for entry in driver.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg.get("method") == "Network.requestWillBeSent":
+            urls.append(msg["params"]["request"]["url"])
+    return urls
+
+
+def test_dashboard_in_chromium(tmp_path):
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        pytest.fail("chromium/chromedriver are not installed (apt-get install chromium chromium-driver; "
+                    "bash .ci/run does it)")
+    import selenium  # noqa: F401 - a test dependency: an ImportError here is a failure, not a skip
+
+    cfg_path = write_config(tmp_path)
+    ARTIFACTS.mkdir(exist_ok=True)
+    t0 = time.monotonic()
+    # one hour of history, then live data every second (the streaming plots must grow)
+    feeder = subprocess.Popen([str(BIN / "scald"), "fill", "-c", str(cfg_path), "--span", "3600", "--follow",
+                               "--duration", "120"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = driver = None
+    try:
+        for line in feeder.stderr:
+            if "writing live data" in line:
+                break
+        else:
+            pytest.fail(f"scald fill exited {feeder.wait()} before following")
+        threading.Thread(target=feeder.stderr.read, daemon=True).start()  # keep draining its stderr
+        run_once = [str(BIN / "scald-monitor"), "run", "--once", "-c", str(cfg_path)]
+        assert subprocess.run(run_once, capture_output=True).returncode == 0
+        server = Server(cfg_path)
+        driver = start_chromium()
+
+        # ---- dashboard page: every plot draws data
+        driver.get(server.url + "/?lookback=600")
+        plots = wait_for(driver, PLOTS_JS.replace("return ", "const ps = ", 1) +
+                         "; return ps.filter(p => p.type !== 'MultiAxis').every(p => p.state === 'ready' && "
+                         "p.points > 0) && ps", what="all plots ready")
+        by_type = {p["type"]: p for p in plots}
+        assert set(by_type) == {"TimeSeries", "TimeHeatMap", "Bar"}
+        for p in plots:
+            assert p["canvases"] >= 1 and p["msg"] == "", p
+            ink = "return (() => { " + INK_JS.replace("arguments[0]", repr(p["id"])) + " })() > 50"
+            wait_for(driver, ink, timeout=5, what=f"{p['id']} ({p['type']}) to draw on its canvas")
+        assert by_type["TimeSeries"]["points"] > 4 * 100  # four jobs, 10 minutes at 1 s buckets
+        assert by_type["Bar"]["points"] == 4
+        # the hostile plot title is shown as text, and nothing ran
+        titles = driver.execute_script("return [...document.querySelectorAll('.plot-title')].map(e => e.textContent)")
+        assert f"BNS range {XSS}" in titles
+        assert driver.execute_script("return document.querySelectorAll('main script, .navbar script').length") == 0
+
+        # ---- time: the navbar clock shows UTC and GPS 18 s apart (leap seconds), matching the server's clock
+        utc, gps = driver.execute_script("return [document.getElementById('clock-utc').textContent, "
+                                         "document.getElementById('clock-gps').textContent]")
+        import calendar
+
+        unix = calendar.timegm(time.strptime(utc, "%Y-%m-%d %H:%M:%S UTC"))
+        assert int(gps.split()[1]) - (unix - 315964800) in (17, 18, 19)  # 18 s, ± the 1 s tick between the two
+        from scald_monitor.timeutil import gps_now
+
+        assert abs(driver.execute_script("return window.scald.gpsNow()") - gps_now()) < 3
+
+        # ---- streaming: new points are appended by tail requests (the window slides, so the total stays ~flat)
+        first = {p["id"]: p for p in driver.execute_script(PLOTS_JS)}
+        ts_id = next(i for i, p in first.items() if p["type"] == "TimeSeries")
+        newest0 = float(driver.execute_script(f"return document.getElementById('{ts_id}').dataset.newest"))
+        grown = wait_for(driver, f"const f = document.getElementById('{ts_id}'); "
+                         f"return +f.dataset.newest >= {newest0 + 3} && +f.dataset.appended >= 8 && "
+                         f"+f.dataset.fetches >= {first[ts_id]['fetches'] + 2} && "
+                         "[+f.dataset.newest, +f.dataset.appended, +f.dataset.points]", timeout=12,
+                         what="the streaming plot to append points")
+        assert grown[2] >= first[ts_id]["points"] - 4 * 3  # the oldest seconds left the window, new ones came
+        urls = requested_urls(driver)
+        series = [u for u in urls if "/api/timeseries/latency_history/" in u]
+        assert len(series) >= 3
+        spans = [tuple(int(x) for x in re.search(r"/(\d+)/(\d+)\?", u).groups()) for u in series]
+        assert spans[0][1] - spans[0][0] >= 590  # the first request reads the window...
+        assert all(end - start <= 30 for start, end in spans[1:]), spans  # ...the later ones only the tail
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {  # the whole page in the screenshot
+            "width": 1400, "height": min(max(height, 1000), 2000), "deviceScaleFactor": 1, "mobile": False})
+        time.sleep(0.5)  # plots refit in the next animation frame
+        driver.save_screenshot(str(ARTIFACTS / "dashboard.png"))
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+        # ---- status board: the daemon's states, as text
+        assert subprocess.run(run_once, capture_output=True).returncode == 0
+        expected = {p.stem: json.loads(p.read_text())["state_name"] for p in (tmp_path / "var" / "status").glob("*.json")}
+        assert set(expected) == {"latency_heartbeat", "latency_threshold", "range_bns", "snr_max"}
+        driver.get(server.url + "/status")
+        rows = wait_for(driver, BOARD_JS.replace("return ", "const rs = ", 1) + "; return rs.length === 4 && rs",
+                        what="four rows on the status board")
+        api = {c["name"]: c for c in get_json(server.url + "/api/checks")}
+        for row in rows:
+            name = row["name"]
+            assert row["state"] == api[name]["state_name"], row
+            if not api[name]["stale"]:
+                assert row["state"] == expected[name], (row, expected)
+            assert row["summary"] == api[name]["summary"]
+            assert "UTC" in row["when"] or "no change" in row["when"]
+        # worst first
+        order = ["OK", "WARNING", "UNKNOWN", "CRITICAL"]
+        ranks = [order.index(r["state"]) for r in rows]
+        assert ranks == sorted(ranks, reverse=True)
+        # filter, sort by name, expand a row (per-tag results, escaped description)
+        from selenium.webdriver.common.by import By
+
+        driver.find_element(By.ID, "board-filter").send_keys("range")
+        assert [r["name"] for r in driver.execute_script(BOARD_JS)] == ["range_bns"]
+        driver.find_element(By.CSS_SELECTOR, "#check-range_bns button.toggle").click()
+        detail = wait_for(driver, "const d = document.querySelector('tr.details table.mini'); "
+                          "return d && document.querySelector('tr.details').textContent", what="per-tag details")
+        assert "job=0000" in detail and "job=0003" in detail and f"BNS range {XSS}" in detail
+        driver.find_element(By.ID, "board-filter").clear()
+        driver.execute_script("const f = document.getElementById('board-filter'); f.value = '';"
+                              "f.dispatchEvent(new Event('input'))")
+        driver.find_element(By.CSS_SELECTOR, "th[data-sort=name] button").click()
+        names = [r["name"] for r in driver.execute_script(BOARD_JS)]
+        assert names == sorted(names, reverse=True) or names == sorted(names)
+        driver.save_screenshot(str(ARTIFACTS / "status.png"))
+
+        # ---- nothing but 127.0.0.1, no console errors, no alert ever
+        hosts = {re.match(r"^[a-z-]+:(//[^/]*)?", u).group(0) for u in urls + requested_urls(driver)}
+        assert hosts <= {f"http://127.0.0.1:{server.port}", "data:"}, hosts
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == [], errors
+        assert driver.execute_script("return window.scald.errors") == []
+        from selenium.common.exceptions import NoAlertPresentException
+
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert.text  # noqa: B018 - the access is the test
+        assert time.monotonic() - t0 < 60
+    finally:
+        if driver is not None:
+            driver.quit()
+        if server is not None:
+            server.stop()
+        feeder.terminate()
+        feeder.wait(10)
