@@ -640,7 +640,7 @@ def test_internal_errors_are_json_without_traceback(sqlite_env, monkeypatch, cap
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(data, "timeseries", broken)
-    r = sqlite_env.client.get(url("timeseries", "latency_history", T0 - 1, T0))
+    r = sqlite_env.client.get(url("timeseries", "latency_history", T0 - 7, T0))  # a URL not answered (cached) yet
     assert r.status_code == 500 and r.mimetype == "application/json"
     assert r.get_json() == {"error": "internal error (logged on the server)", "status": 500}
     assert "secret internals" in caplog.text  # logged for the operator, not shown to the client
@@ -653,3 +653,24 @@ def test_undecodable_query_bytes(sqlite_env):
     assert body[0]["x"] == [] and isinstance(body[0]["name"], str)  # werkzeug keeps or replaces the bytes
     sqlite_env.get(url("timeseries", "latency_history", T0 - 1, T0, "column=%ff"), 400)
     sqlite_env.get(url("timeseries", "%ff", T0 - 1, T0), 404)
+
+
+def test_identical_requests_share_one_answer_for_a_few_seconds(sqlite_env, monkeypatch):
+    """Many browsers on one dashboard: the second identical request is served from the cache, not the backend."""
+    from scald_monitor.serve import data
+
+    calls = []
+    real = data.timeseries
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(data, "timeseries", counting)
+    target = url("timeseries", "latency_history", T0 - 11, T0)
+    first = sqlite_env.client.get(target)
+    second = sqlite_env.client.get(target)
+    assert first.status_code == second.status_code == 200 and first.data == second.data
+    assert len(calls) == 1
+    assert sqlite_env.client.get(url("timeseries", "latency_history", T0 - 12, T0)).status_code == 200
+    assert len(calls) == 2  # another URL is another query

@@ -14,7 +14,8 @@ from flask import Blueprint, current_app, request
 
 from ..config import Config
 from . import checks, data, params
-from .errors import DATA_CACHE, NO_CACHE, ApiError, json_response
+from .cache import ResponseCache
+from .errors import DATA_CACHE, NO_CACHE, ApiError, json_response, raw_json_response
 from .openapi import openapi_document
 from .readers import Readers, resolve
 
@@ -28,6 +29,7 @@ class ServeState:
         self.cfg = cfg
         self.readers = Readers(cfg)
         self.evaluator = checks.Evaluator(cfg)
+        self.cache = ResponseCache()
 
 
 def state() -> ServeState:
@@ -38,15 +40,30 @@ def state() -> ServeState:
 
 
 def _data_route(measurement: str, start: str, end: str, build: Callable[..., Any], default_raw: bool = False):
-    """Parse, resolve the measurement, bind the parameters to its schema, read, answer (or a JSON error)."""
+    """Parse, resolve the measurement, bind the parameters to its schema, read, answer (or a JSON error).
+
+    Identical requests within the cache's TTL share one answer (and one backend query, even when they arrive
+    together): a dashboard open in many browsers polls the same URLs.
+    """
     st = state()
-    q = params.parse(request.args, start, end, st.cfg.backends)
-    schema, spec, _stored = resolve(st.cfg, st.readers, q.backend, measurement)
-    params.bind(q, schema, default_raw=default_raw)
-    store = st.readers.get(q.backend)
-    with st.readers.errors(q.backend):
-        body = build(store, schema, q, spec)
-    return json_response(body, cache=DATA_CACHE)
+    key = request.full_path
+    cached = st.cache.get(key)
+    if cached is None and not st.cache.wait_or_lead(key):
+        cached = st.cache.get(key)  # the leader's answer, unless it failed (then compute our own)
+    if cached is not None:
+        return raw_json_response(cached, cache=DATA_CACHE)
+    try:
+        q = params.parse(request.args, start, end, st.cfg.backends)
+        schema, spec, _stored = resolve(st.cfg, st.readers, q.backend, measurement)
+        params.bind(q, schema, default_raw=default_raw)
+        store = st.readers.get(q.backend)
+        with st.readers.errors(q.backend):
+            body = build(store, schema, q, spec)
+        response = json_response(body, cache=DATA_CACHE)
+        st.cache.put(key, response.get_data())
+        return response
+    finally:
+        st.cache.done(key)
 
 
 @bp.get("/timeseries/<measurement>/<start>/<end>")
