@@ -310,6 +310,36 @@ def report_cmd(config_path: str, outdir: str, allow_external_links: bool) -> Non
         click.echo(f"wrote {path}", err=True)
 
 
+@scald.command("deploy")
+@config_option()
+@click.option("-o", "--output-dir", "outdir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="The web root to deploy into, e.g. ~/public_html (created as needed).")
+@click.option("-n", "--application-name", "name", default="scald", show_default=True,
+              help="Name of the CGI script (cgi-bin/NAME) and of the WSGI file (NAME.wsgi).")
+@click.option("-e", "--cgi-ext", "--with-cgi-extension", "cgi_ext", is_flag=True,
+              help="Name the CGI script NAME.cgi (for servers that run CGI by extension).")
+@click.option("--static-url", default=None, metavar="URL",
+              help="Where the web server serves OUTPUT_DIR/static (default: found from the script's own URL, "
+                   "e.g. /~user/cgi-bin/NAME -> /~user/static).")
+def deploy_cmd(config_path: str, outdir: str, name: str, cgi_ext: bool, static_url: str | None) -> None:
+    """Install the dashboard into an Apache-style web root: cgi-bin/NAME (CGI), NAME.wsgi (mod_wsgi), static/.
+
+    The configuration is checked first (exit 2 listing every problem) and its absolute path is written into the
+    scripts, so they work whatever directory and environment the web server runs them in.
+    """
+    from .deploy import DeployError, deploy
+
+    cfg = load_config_or_exit(config_path)
+    try:
+        result = deploy(cfg, outdir, name=name, cgi_ext=cgi_ext, static_url=static_url)
+    except DeployError as exc:
+        click.echo(f"scald deploy: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        raise click.ClickException(f"cannot deploy into {outdir}: {exc}") from None
+    for line in result.summary():
+        click.echo(line, err=True)
+
 
 @scald.command("serve")
 @config_option()
