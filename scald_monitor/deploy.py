@@ -131,14 +131,16 @@ def _header(python: str) -> str:
     return f"#!/bin/sh\n''''exec {quoted} \"$0\" \"$@\" # '''\n"
 
 
-def _preamble(config_path: str, extra_path: str | None, kind: str) -> str:
+def _preamble(config_path: str, extra_path: str | None, kind: str, set_env: bool) -> str:
+    """``set_env``: a CGI script is its own process and may set ``SCALDRC_PATH`` for it; a WSGI file runs inside a
+    server process that may host other apps, so it names its config without touching the environment."""
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f'"""scald-monitor dashboard, {kind}. Written by `scald deploy` on {stamp}; re-run it rather than edit."""',
         "import os",
         "import sys",
         "",
-        f"os.environ[\"SCALDRC_PATH\"] = {config_path!r}",
+        f"os.environ[\"SCALDRC_PATH\"] = {config_path!r}" if set_env else f"CONFIG = {config_path!r}",
     ]
     if extra_path:
         lines.append(f"sys.path.insert(0, {extra_path!r})  # this interpreter cannot import scald_monitor alone")
@@ -147,7 +149,7 @@ def _preamble(config_path: str, extra_path: str | None, kind: str) -> str:
 
 def render_cgi(config_path: str, python: str, extra_path: str | None = None, static_url: str | None = None) -> str:
     """The CGI script: one request per process, run by ``wsgiref``'s CGIHandler."""
-    return _header(python) + _preamble(config_path, extra_path, "CGI script") + f"""
+    return _header(python) + _preamble(config_path, extra_path, "CGI script", set_env=True) + f"""
 from wsgiref.handlers import CGIHandler
 
 from scald_monitor.deploy import deployed_app
@@ -159,10 +161,10 @@ CGIHandler().run(deployed_app(os.environ["SCALDRC_PATH"], script_depth=2, static
 def render_wsgi(config_path: str, python: str, extra_path: str | None = None, static_url: str | None = None) -> str:
     """The mod_wsgi entry point (``application``); e.g. ``WSGIScriptAlias /scald /home/u/public_html/NAME.wsgi``
     with ``WSGIDaemonProcess scald python-home=<prefix of this Python>``."""
-    return _preamble(config_path, extra_path, f"WSGI entry point (interpreter: {python})") + f"""
+    return _preamble(config_path, extra_path, f"WSGI entry point (interpreter: {python})", set_env=False) + f"""
 from scald_monitor.deploy import deployed_app
 
-application = deployed_app(os.environ["SCALDRC_PATH"], script_depth=1, static_url={static_url!r})
+application = deployed_app(CONFIG, script_depth=1, static_url={static_url!r})
 """
 
 
