@@ -280,13 +280,7 @@ class _Influx:
         q = (f"SELECT {quote_ident(column)} FROM {self._source(schema, level, where_tags is None)}"
              f"{self._where(start, end, agg, where_tags)}")
         series = self.query(q)
-        if not series:
-            return [], []
-        values = series[0]["values"]
-        times = ns_to_gps([v[0] for v in values])
-        if level:
-            times = np.round(times)  # bucket starts are whole GPS seconds
-        return times.tolist(), [v[1] for v in values]
+        return _points(series[0]["values"], level) if series else ([], [])
 
     def retrieve_timeseries_by_tag(self, measurement: str, start: float, end: float, column: str,
                                    aggregate: str | None = None, dt: int | None = None
@@ -300,11 +294,7 @@ class _Influx:
              f"{self._where(start, end, agg, None)}" + (f" GROUP BY {group}" if group else ""))
         out = {}
         for s in self.query(q):
-            key = tuple(s.get("tags", {}).get(t, "") for t in schema.tags)
-            times = ns_to_gps([v[0] for v in s["values"]])
-            if level:
-                times = np.round(times)
-            out[key] = (times.tolist(), [v[1] for v in s["values"]])
+            out[tuple(s.get("tags", {}).get(t, "") for t in schema.tags)] = _points(s["values"], level)
         return dict(sorted(out.items()))
 
     def retrieve_latest(self, measurement: str, column: str, tags: Any = None, aggregate: str | None = None,
@@ -317,13 +307,7 @@ class _Influx:
         q = (f"SELECT {quote_ident(column)} FROM {self._source(schema, level, where_tags is None)}"
              f"{self._where(None, None, agg, where_tags)} ORDER BY time DESC LIMIT {max(int(num_latest), 1)}")
         series = self.query(q)
-        if not series:
-            return [], []
-        values = series[0]["values"][::-1]
-        times = ns_to_gps([v[0] for v in values])
-        if level:
-            times = np.round(times)
-        return times.tolist(), [v[1] for v in values]
+        return _points(series[0]["values"][::-1], level) if series else ([], [])
 
     def retrieve_latest_by_tag(self, measurement: str, column: str, aggregate: str | None = None,
                                dt: int | None = None) -> dict[tuple[str, ...], tuple[float, float]]:
@@ -341,6 +325,14 @@ class _Influx:
             gps = float(ns_to_gps([t])[0])
             out[key] = (float(round(gps)) if level else gps, v)
         return dict(sorted(out.items()))
+
+
+def _points(values: list[list], level: int) -> tuple[list[float], list[float]]:
+    """``(times, values)`` of a query's rows; aggregate points carry whole-second bucket starts."""
+    times = ns_to_gps([v[0] for v in values])
+    if level:
+        times = np.round(times)
+    return times.tolist(), [v[1] for v in values]
 
 
 class _HTTPError(Exception):

@@ -58,6 +58,11 @@ def _agg_rows(time: np.ndarray, values: np.ndarray, dec, name: str) -> np.ndarra
     return np.column_stack((dec.starts, time[idx], values[idx]))
 
 
+def _rows_by_time(blocks: list[np.ndarray]) -> np.ndarray:
+    rows = np.concatenate(blocks)
+    return rows[np.argsort(rows[:, 0], kind="stable")]
+
+
 class _Store(StoreBase):
     """The numpy reads both the Consumer and the Aggregator use (the shared plumbing is in StoreBase)."""
 
@@ -138,20 +143,9 @@ class _Store(StoreBase):
         width = row_width(schema, level)
         if level == 1:
             return self._level1(schema, sids, agg, start, end)
-        if level == 0:  # raw points "across tags" are the points of every tag combination, in time order
-            sources = self._sources(schema, sids)
-            raw = self._read_chunks(sorted({s for srcs in sources.values() for s in srcs}), width, 0, 0, start, end)
-            out = {}
-            for sid, srcs in sources.items():
-                if srcs == [sid]:
-                    if sid in raw:
-                        out[sid] = raw[sid]
-                    continue
-                blocks = [raw[s] for s in srcs if s in raw]
-                if blocks:
-                    rows = np.concatenate(blocks)
-                    out[sid] = rows[np.argsort(rows[:, 0], kind="stable")]
-            return out
+        if level == 0:
+            return self._raw_points(schema, sids, lambda ids: self._read_chunks(ids, width, 0, 0, start, end),
+                                    _rows_by_time)
         return self._read_chunks(sids, width, level, agg, start, end)
 
     def _latest_rows(self, schema: Schema, sid: int, level: int, agg: int, num: int) -> np.ndarray | None:

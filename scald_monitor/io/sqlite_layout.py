@@ -26,7 +26,7 @@ import json
 import math
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 
 from .errors import BackendError
@@ -228,6 +228,24 @@ class StoreBase:
         per_tag = set(self._series_ids(schema.measurement).values())
         every = sorted(per_tag)
         return {sid: [sid] if not schema.tags or sid in per_tag else every for sid in sids}
+
+    def _raw_points(self, schema: Schema, sids: Sequence[int], read: Callable[[list[int]], dict],
+                    by_time: Callable[[list], Any]) -> dict[int, Any]:
+        """Raw points of each series: its own, or for the across-tags series '*' those of every tag combination
+        merged in time order. ``read`` reads the raw chunks of some series; ``by_time`` merges blocks (the numpy
+        and the numpy-free readers each bring their own)."""
+        sources = self._sources(schema, sids)
+        raw = read(sorted({s for srcs in sources.values() for s in srcs}))
+        out = {}
+        for sid, srcs in sources.items():
+            if srcs == [sid]:
+                if sid in raw:
+                    out[sid] = raw[sid]
+                continue
+            blocks = [raw[s] for s in srcs if s in raw]
+            if blocks:
+                out[sid] = by_time(blocks)
+        return out
 
     def _level(self, schema: Schema, start: float, end: float, aggregate: str | None,
                dt: int | None) -> tuple[int, int]:

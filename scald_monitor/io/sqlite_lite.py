@@ -85,20 +85,8 @@ class LiteConsumer(StoreBase):
         width = row_width(schema, level)
         if level != 0:
             return self._read_chunks(sids, width, col, level, agg, start, end)
-        # raw points "across tags" are the points of every tag combination, in time order
-        sources = self._sources(schema, sids)
-        raw = self._read_chunks(sorted({s for srcs in sources.values() for s in srcs}), width, col, 0, 0,
-                                start, end)
-        out = {}
-        for sid, srcs in sources.items():
-            if srcs == [sid]:
-                if sid in raw:
-                    out[sid] = raw[sid]
-                continue
-            blocks = [raw[s] for s in srcs if s in raw]
-            if blocks:
-                out[sid] = _by_time(blocks)
-        return out
+        return self._raw_points(schema, sids, lambda ids: self._read_chunks(ids, width, col, 0, 0, start, end),
+                                _by_time)
 
     def _latest_rows(self, schema: Schema, sid: int, level: int, agg: int, col: int, num: int) -> Series | None:
         """The newest ``num`` rows of a series, walking its chunks backwards from the newest."""
