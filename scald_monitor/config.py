@@ -130,23 +130,26 @@ def resolve_path(path: str | None) -> str:
     )
 
 
-def load(path: str) -> Config:
-    """Read and validate ``path``; raise :class:`ConfigError` listing every problem found."""
+def read_text(path: str, what: str = "configuration file") -> str:
+    """A YAML file's text, or a ConfigError naming the file (and the line of an encoding error)."""
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise ConfigError([Problem(path, None, "", f"cannot read configuration file: {reason}")]) from None
+        raise ConfigError([Problem(path, None, "", f"cannot read {what}: {reason}")]) from None
     try:
         # "utf-8-sig" without its codec module (one import less for check_scald): drop one BOM, decode UTF-8; an
         # error's offsets are then, as with that codec, counted from after the BOM.
-        text = (data[3:] if data.startswith(b"\xef\xbb\xbf") else data).decode("utf-8")
+        return (data[3:] if data.startswith(b"\xef\xbb\xbf") else data).decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ConfigError([Problem(path, line, "", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
 
-    doc = _parse(path, text)
+
+def load(path: str) -> Config:
+    """Read and validate ``path``; raise :class:`ConfigError` listing every problem found."""
+    doc = _parse(path, read_text(path))
     if doc.fatal:
         raise ConfigError(doc.problems)
     validator = _Validator(path, doc)

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import ConfigError, Problem, _close_matches, _describe, _parse, _Validator
+from .config import ConfigError, Problem, _close_matches, _describe, _parse, _Validator, read_text
 from .svgplot import SUPPORTED_TYPES
 
 __all__ = ["BLOCK_KEYS", "ReportSpec", "TabSpec", "load_report", "ConfigError", "Problem"]
@@ -79,18 +79,7 @@ def load_report(path: str, allow_external_links: bool = False) -> ReportSpec:
     ligo-scald looked for them), so configs written by ligo-scald's ``Report.save`` keep working.
     ``allow_external_links`` lets tab ``url``\\ s point off-site; resources (images, data, CSS) never may.
     """
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise ConfigError([Problem(path, None, "", f"cannot read report configuration: {exc.strerror or exc}")]) \
-            from None
-    try:
-        text = (data[3:] if data.startswith(b"\xef\xbb\xbf") else data).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError([Problem(path, line, "", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
-    doc = _parse(path, text)
+    doc = _parse(path, read_text(path, "report configuration"))
     if doc.fatal:
         problems = [p for p in doc.problems if p.message.startswith("invalid YAML")]
         if not problems:  # empty or not a mapping: say what a *report* file must hold
