@@ -270,3 +270,26 @@ def wait_for(condition, seconds: float) -> None:
 def _installed():
     assert EXE, "scald-monitor is not installed (pip install -e .)"
     os.environ.pop("SCALDRC_PATH", None)
+
+
+def test_daemon_tells_systemd_it_is_ready_and_stopping(tmp_path):
+    """Type=notify: READY=1 once checks are scheduled, STOPPING=1 on SIGTERM (a NOTIFY_SOCKET as systemd gives)."""
+    import socket as socket_module
+
+    cfg = write_config(tmp_path, interval=1)
+    feed(tmp_path, {"0000": 1.0, "0001": 1.0, "0002": 1.0, "0003": 1.0})
+    sock_path = str(tmp_path / "notify.sock")
+    listener = socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_DGRAM)
+    listener.bind(sock_path)
+    listener.settimeout(20)
+    daemon = subprocess.Popen([EXE, "run", "-c", str(cfg)], env=dict(os.environ, NOTIFY_SOCKET=sock_path),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert listener.recv(256) == b"READY=1"
+        daemon.send_signal(signal.SIGTERM)
+        assert listener.recv(256) == b"STOPPING=1"
+        assert daemon.wait(timeout=30) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        listener.close()
