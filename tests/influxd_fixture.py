@@ -40,7 +40,8 @@ class InfluxD:
     helpers so tests can check what a backend stored without going through the code under test.
     """
 
-    def __init__(self, workdir: Path, binary: str):
+    def __init__(self, workdir: Path, binary: str, extra_env: dict[str, str] | None = None):
+        self.extra_env = dict(extra_env or {})
         self.dir = Path(workdir)
         self.binary = binary
         self.host = HOST
@@ -73,6 +74,7 @@ class InfluxD:
             "INFLUXDB_HTTP_BIND_ADDRESS": f"{HOST}:{self.port}",
             "INFLUXDB_HTTP_LOG_ENABLED": "false",
             "INFLUXDB_MONITOR_STORE_ENABLED": "false",
+            **self.extra_env,
         })
         return env
 

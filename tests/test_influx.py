@@ -220,3 +220,34 @@ def test_data_written_by_us_reads_back_identically_in_ligo_scald(influxd, influx
             assert list(got[0]) == pytest.approx(mine[0], abs=1e-6)
     across = theirs.retrieve_timeseries("lat_across_jobs", T0, T0 + 300, "data", aggregate="max", dt=10)
     assert list(across[1]) == ours.retrieve_timeseries("lat", T0, T0 + 300, "data", aggregate="max", dt=10)[1]
+
+
+def test_authentication_failures_are_clear_and_lose_nothing(tmp_path, monkeypatch):
+    """A real influxd with authentication on: no or wrong credentials give a clear error, buffered points wait."""
+    from influxd_fixture import InfluxD, influxd_binary
+
+    (tmp_path / "auth").mkdir()
+    server = InfluxD(tmp_path / "auth", influxd_binary(), extra_env={"INFLUXDB_HTTP_AUTH_ENABLED": "true"})
+    server.start()
+    try:
+        server.query("CREATE USER admin WITH PASSWORD 's3cret' WITH ALL PRIVILEGES")
+        anonymous = Consumer(hostname=server.host, port=server.port, db="x")
+        anonymous.register_schema("lat", "data", tags="job")
+        with pytest.raises(BackendError, match="authentication failed"):
+            anonymous.retrieve_latest_by_tag("lat", "data")
+        monkeypatch.setenv("INFLUX_USERNAME", "admin")
+        monkeypatch.setenv("INFLUX_PASSWORD", "wrong")
+        writer = Aggregator(hostname=server.host, port=server.port, db="x", auth=True, retry_max=0.2)
+        writer.register_schema("lat", "data", tags="job")
+        with pytest.raises(BackendError, match="authentication failed") as info:
+            writer.store_columns("lat", {"0001": {"time": [T0], "fields": {"data": [1.0]}}})
+        assert "wrong" not in str(info.value)  # never a secret in a message
+        assert writer.buffered_points == 1  # kept, not dropped
+        monkeypatch.setenv("INFLUX_PASSWORD", "s3cret")
+        good = Aggregator(hostname=server.host, port=server.port, db="x", auth=True)
+        good.register_schema("lat", "data", tags="job")
+        good.store_columns("lat", {"0001": {"time": [T0], "fields": {"data": [2.0]}}})
+        good.close()
+        assert good.retrieve_latest_by_tag("lat", "data") == {("0001",): (T0, 2.0)}
+    finally:
+        server.stop()

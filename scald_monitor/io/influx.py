@@ -39,6 +39,10 @@ BATCH_LINES = 5000  # lines per POST: far below influxd's 25 MB default body lim
 BUFFER_POINTS = 1_000_000  # lines kept while influxd is unreachable
 
 
+class AuthError(BackendError):
+    """influxd refused the credentials (401/403): retrying will not help until the configuration is fixed."""
+
+
 class BufferFullError(BackendError):
     """influxd has been unreachable long enough that the write buffer is full; this call stored nothing."""
 
@@ -212,7 +216,7 @@ class _Influx:
             response = self._call("query", method, {"q": q, "db": self.db, "epoch": "ns"})
         except _HTTPError as exc:
             if exc.code in (401, 403):
-                raise BackendError(f"{self.where}: authentication failed ({exc.code}): {exc}") from None
+                raise AuthError(f"{self.where}: authentication failed ({exc.code}): {exc}") from None
             raise BackendError(f"{self.where}: query failed ({exc.code}): {exc}") from None
         except _Unavailable as exc:
             raise BackendError(str(exc)) from None
@@ -577,6 +581,9 @@ class Aggregator(_Influx):
             return
         try:
             self._setup()
+        except AuthError as exc:
+            self._backoff(exc)
+            raise AuthError(f"{exc}; {self._buffered} points kept in the buffer") from None
         except BackendError as exc:
             self._backoff(exc)
             return
@@ -597,8 +604,8 @@ class Aggregator(_Influx):
                     continue
                 if exc.code in (401, 403):
                     self._backoff(BackendError(f"{self.where}: authentication failed: {exc}"))
-                    raise BackendError(f"{self.where}: authentication failed ({exc.code}): {exc}; "
-                                       f"{self._buffered} points kept in the buffer") from None
+                    raise AuthError(f"{self.where}: authentication failed ({exc.code}): {exc}; "
+                                    f"{self._buffered} points kept in the buffer") from None
                 self._buffer.popleft()  # the server refuses these lines for good (e.g. a field type conflict)
                 self._buffered -= batch.points
                 raise BackendError(f"{self.where}: influxd refused {batch.points} points for RP {batch.rp!r} "
