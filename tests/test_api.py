@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 import uuid
 
@@ -525,6 +526,63 @@ def test_check_detail(env):
     tags = {t["label"]: t for t in body["tags"]}
     assert tags["job=0002"]["state_name"] == "CRITICAL" and tags["job=0002"]["state_type"] == "HARD"
     assert tags["job=0000"]["state"] == 0
+
+
+HISTORY_CONFIG = """
+backends:
+  default: {backend: sqlite, path: store.sqlite}
+schemas:
+  latency: {measurement: latency_history, column: data}
+checks:
+  lat_max: {type: threshold, schema: latency, critical: "~:25", lookback: 60}
+  lat_beat: {type: heartbeat, schema: latency, critical: 600}
+outputs:
+  status_dir: status
+  state_file: state.json
+"""
+
+
+def test_check_history_follows_the_daemon(tmp_path):
+    (tmp_path / "scald.yml").write_text(HISTORY_CONFIG)
+    cfg = load(str(tmp_path / "scald.yml"))
+    env = Env("sqlite", cfg, create_app(cfg))
+    before = env.get("/api/checks/lat_max/history")  # the daemon never ran: no changes, not an error
+    assert before["name"] == "lat_max" and before["changes"] == [] and abs(before["now"] - time.time()) < 60
+
+    def store(value: float) -> None:
+        agg = connect(cfg.backend(), schemas=cfg.schemas.values())
+        try:
+            agg.register_schema("latency_history", ["data"], "data")
+            now = gps_now()
+            agg.store_columns("latency_history", {(): {"time": [now - 2, now - 1], "fields": {"data": [value] * 2}}})
+        finally:
+            agg.close()
+
+    store(1.0)
+    t1 = time.time()
+    Runner(cfg).run_all()
+    first = env.get("/api/checks/lat_max/history")["changes"]
+    assert [(c["state"], c["state_type"]) for c in first] == [(0, "HARD")]  # the first state reported
+    assert t1 - 5 < first[0]["time"] < time.time() + 5
+    store(99.0)
+    Runner(cfg).run_all()
+    Runner(cfg).run_all()  # no change: nothing more logged
+    body = env.get("/api/checks/lat_max/history")
+    assert [(c["state"], c["state_type"]) for c in body["changes"]] == [(0, "HARD"), (2, "HARD")]
+    assert body["changes"][0] == first[0] and body["changes"][1]["time"] >= first[0]["time"]
+    assert [c["state"] for c in env.get("/api/checks/lat_beat/history")["changes"]] == [0]
+    r = env.client.get("/api/checks/lat_max/history")
+    assert r.headers["Cache-Control"] == "no-cache"
+    assert env.get("/api/checks/nope/history", 404)["error"] == "unknown check 'nope'"
+    assert env.client.post("/api/checks/lat_max/history").status_code == 405  # read-only
+    assert "changes" not in env.get("/api/checks/lat_max")["state_machine"]  # the detail stays small
+
+
+def test_check_history_without_state_file(tmp_path):
+    (tmp_path / "scald.yml").write_text(HISTORY_CONFIG.replace("  state_file: state.json\n", ""))
+    cfg = load(str(tmp_path / "scald.yml"))
+    assert "state_file" not in cfg.outputs or not cfg.outputs["state_file"]
+    assert Env("sqlite", cfg, create_app(cfg)).get("/api/checks/lat_max/history")["changes"] == []
 
 
 # =================================================================================================== openapi etc.

@@ -326,6 +326,15 @@ BOARD_JS = """return [...document.querySelectorAll('#board-rows tr.row')].map(tr
   stale: !!tr.querySelector('td.state .badge.stale'), name: tr.querySelector('.check-name').textContent,
   summary: tr.querySelector('td.summary').textContent, when: tr.querySelector('td.when').textContent}))"""
 
+# The expanded check's state timeline: segments (canvas data attribute and window.scald.timelines), painted pixels.
+TIMELINE_JS = """const c = document.querySelector('tr.details canvas.tl-strip'); if (!c) return null;
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let ink = 0;
+  for (let i = 3; i < d.length; i += 4) if (d[i] > 0) ink++;
+  const box = c.closest('.timeline');
+  return +c.dataset.segments > 0 && ink > 0 && {segments: +c.dataset.segments, ink: ink,
+    js: window.scald.timelines['range_bns'], label: c.getAttribute('aria-label'),
+    legend: box.querySelector('.tl-legend').textContent, axis: box.querySelector('.tl-axis').textContent}"""
+
 
 def requested_urls(driver) -> list[str]:
     urls = []
@@ -441,6 +450,14 @@ def test_dashboard_in_chromium(tmp_path):
         detail = wait_for(driver, "const d = document.querySelector('tr.details table.mini'); "
                           "return d && document.querySelector('tr.details').textContent", what="per-tag details")
         assert "job=0000" in detail and "job=0003" in detail and f"BNS range {XSS}" in detail
+        # the state timeline of the expanded check: drawn on its canvas, with the same segments as text
+        strip = wait_for(driver, TIMELINE_JS, what="the state timeline strip to be drawn")
+        history = get_json(server.url + "/api/checks/range_bns/history")
+        assert history["changes"], history  # the daemon ran twice: at least the first state is logged
+        assert strip["segments"] >= 1 and strip["segments"] == len(strip["js"]) and strip["ink"] > 100, strip
+        assert strip["js"][-1]["state"] == ["OK", "WARNING", "CRITICAL", "UNKNOWN"][history["changes"][-1]["state"]]
+        assert strip["js"][-1]["state"] in strip["legend"] and "UTC" in strip["axis"]
+        assert strip["js"][-1]["state"] in strip["label"] and "UTC" in strip["label"]  # not colour alone
         driver.find_element(By.ID, "board-filter").clear()
         driver.execute_script("const f = document.getElementById('board-filter'); f.value = '';"
                               "f.dispatchEvent(new Event('input'))")

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from scald_monitor.rules.ranges import parse_range
 from scald_monitor.rules.result import CRITICAL, OK, UNKNOWN, WARNING, Result, TagResult, worst
-from scald_monitor.rules.state import HARD, SOFT, Policy, StateStore, percent_state_change
+from scald_monitor.rules.state import CHANGES_LENGTH, HARD, SOFT, Policy, StateStore, percent_state_change
 
 REPO = Path(__file__).resolve().parent.parent
 O, W, C, U = OK, WARNING, CRITICAL, UNKNOWN
@@ -329,6 +329,79 @@ def test_forget_and_snapshot():
     assert store.snapshot("a")["check"]["state"] == C
 
 
+# ------------------------------------------------------------------------------------------- change log
+
+
+def test_history_records_changes_only():
+    store = StateStore(None)
+    policy = Policy(max_attempts=2)
+    assert store.history("lat") == []
+    for t, raw in [(0, O), (60, O), (120, C), (180, C), (240, C), (300, O), (360, O), (420, W)]:
+        store.apply("lat", one_tag(raw, t), policy)
+    assert store.history("lat") == [
+        {"time": 0, "state": O, "state_type": HARD},  # the first state ever reported, although not a change
+        {"time": 120, "state": C, "state_type": SOFT},
+        {"time": 180, "state": C, "state_type": HARD},  # soft -> hard is a change of the reported state type
+        {"time": 300, "state": O, "state_type": HARD},
+        {"time": 420, "state": W, "state_type": SOFT},
+    ]
+    history = store.history("lat")
+    history.clear()  # a copy: the caller cannot corrupt the store
+    assert len(store.history("lat")) == 5
+    assert "changes" not in store.snapshot("lat")  # the snapshot stays small; the log has its own accessor
+
+
+def test_history_first_state_can_be_a_problem_and_untagged_results_count():
+    store = StateStore(None)
+    store.apply("lat", no_tags(U, 10), Policy())
+    store.apply("lat", no_tags(U, 20), Policy())
+    store.apply("lat", tagged({"a": O, "b": C}, 30), Policy())
+    assert [(c["time"], c["state"]) for c in store.history("lat")] == [(10, U), (30, C)]
+
+
+def test_history_is_bounded_to_the_newest():
+    store = StateStore(None)
+    n = CHANGES_LENGTH + 37
+    for i in range(n):
+        store.apply("lat", one_tag(C if i % 2 else O, float(i)), Policy())
+    history = store.history("lat")
+    assert len(history) == CHANGES_LENGTH
+    assert history[0]["time"] == n - CHANGES_LENGTH and history[-1]["time"] == n - 1
+
+
+def test_history_survives_save_and_load(tmp_path):
+    path = tmp_path / "state.json"
+    store = StateStore(str(path))
+    for t, raw in [(0, O), (60, C), (120, O)]:
+        store.apply("lat", one_tag(raw, t), Policy())
+    store.save()
+    assert json.loads(path.read_text())["checks"]["lat"]["changes"] == store.history("lat")
+    again = StateStore(str(path))
+    again.load()
+    assert again.history("lat") == store.history("lat")
+    again.apply("lat", one_tag(O, 180), Policy())  # no change: nothing logged
+    again.apply("lat", one_tag(W, 240), Policy())
+    assert [c["time"] for c in again.history("lat")] == [0, 60, 120, 240]
+
+
+def test_file_without_change_log_loads(tmp_path):
+    """State files written before the log existed (same format version) load; the log starts at the next result."""
+    path = tmp_path / "state.json"
+    store = StateStore(str(path))
+    store.apply("lat", one_tag(C, 0), Policy())
+    store.save()
+    data = json.loads(path.read_text())
+    del data["checks"]["lat"]["changes"]
+    path.write_text(json.dumps(data))
+    old = StateStore(str(path))
+    old.load()
+    assert old.checks() == ["lat"] and old.history("lat") == [] and path.exists()
+    assert old.snapshot("lat") == store.snapshot("lat")
+    status = old.apply("lat", one_tag(C, 60), Policy())
+    assert status.changes == []  # the state machine carried on: no re-alert
+    assert old.history("lat") == [{"time": 60, "state": C, "state_type": HARD}]
+
+
 # --------------------------------------------------------------------------------------------- persistence
 
 
@@ -345,7 +418,7 @@ def test_restart_continues_without_realerting(tmp_path):
     store.save()
     data = json.loads(path.read_text())
     assert data["version"] == 1 and set(data["checks"]) == {"hard", "soft", "held"}
-    assert set(data["checks"]["hard"]) == {"check", "tags"}
+    assert set(data["checks"]["hard"]) == {"check", "tags", "changes"}
 
     again = StateStore(str(path))
     again.load()
@@ -380,7 +453,11 @@ def test_load_missing_file_and_memory_store(tmp_path):
     b"[1, 2]",
     b'{"version": 1, "checks": {"a": {"check": {"state": 9}, "tags": {}}}}',
     b'{"version": 1, "checks": {"a": {"check": {"state": 0, "attempt": "x"}, "tags": {}}}}',
-], ids=["bad-json", "empty", "binary", "version", "list", "bad-state", "bad-attempt"])
+    b'{"version": 1, "checks": {"a": {"check": {"state": 0}, "tags": {}, "changes": {}}}}',
+    b'{"version": 1, "checks": {"a": {"check": {"state": 0}, "tags": {}, "changes": [{"time": 1, "state": 7, '
+    b'"state_type": "HARD"}]}}}',
+], ids=["bad-json", "empty", "binary", "version", "list", "bad-state", "bad-attempt", "bad-changes",
+        "bad-change-state"])
 def test_corrupt_file_is_moved_aside(tmp_path, caplog, content):
     path = tmp_path / "state.json"
     path.write_bytes(content)
@@ -537,3 +614,8 @@ def test_invariants(max_attempts, hold, sequence):
         for change in status.changes:
             current = snap["check"] if change.label == "" else snap["tags"][change.label]
             assert (change.new, change.state_type) == (current["state"], current["state_type"])
+        history = store.history("lat")
+        assert (history[-1]["state"], history[-1]["state_type"]) == (snap["check"]["state"], snap["check"]["state_type"])
+        pairs = [(c["state"], c["state_type"]) for c in history]
+        assert all(a != b for a, b in zip(pairs, pairs[1:]))  # one entry per change, never a repeat
+        assert [c["time"] for c in history] == sorted(c["time"] for c in history)

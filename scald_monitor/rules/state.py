@@ -20,6 +20,11 @@ For every tag, in this order:
 The check as a whole runs step 3 (not 1 and 2, which already happened per tag) on the worst of its tags' states
 after hysteresis and hold.  Flap detection runs on every label's history.
 
+Each check also keeps a bounded log of its reported-state changes (the check as a whole only, not per tag), newest
+last: ``{"time": unix, "state": 0..3, "state_type": "SOFT"|"HARD"}``, one entry per change of the reported state or
+state type, starting with the first state ever reported, at most :data:`CHANGES_LENGTH` entries.  It is for people
+(the dashboard's state timeline); nothing in the state machine reads it.
+
 Timestamps are Unix seconds taken from ``Result.time`` (wall clock): they must mean the same thing after a
 restart, which a monotonic clock does not.
 
@@ -42,7 +47,7 @@ from .ranges import Range, parse_range
 from .result import CRITICAL, OK, UNKNOWN, WARNING, CheckStatus, Result, StateChange, TagResult, worst
 
 __all__ = [
-    "FORMAT_VERSION", "HARD", "HISTORY_LENGTH", "SOFT", "CheckState", "LabelState", "Policy", "StateStore",
+    "CHANGES_LENGTH", "FORMAT_VERSION", "HARD", "HISTORY_LENGTH", "SOFT", "CheckState", "LabelState", "Policy", "StateStore",
     "percent_state_change",
 ]
 
@@ -52,6 +57,8 @@ SOFT, HARD = "SOFT", "HARD"
 FORMAT_VERSION = 1
 # Nagios keeps 21 states, i.e. 20 transitions, for flap detection (MAX_STATE_HISTORY_ENTRIES).
 HISTORY_LENGTH = 21
+# Reported-state changes kept per check for the state timeline (a check changing every minute: 8 hours of it).
+CHANGES_LENGTH = 500
 # Nagios weighs recent transitions more: linearly from 0.8 (oldest) to 1.2 (newest), averaging 1.0.
 _LOW_WEIGHT, _HIGH_WEIGHT = 0.8, 1.2
 _STATES = (OK, WARNING, CRITICAL, UNKNOWN)
@@ -162,13 +169,25 @@ class LabelState:
 
 @dataclass
 class CheckState:
-    """One check: the state of the check as a whole and of each tag label it currently has."""
+    """One check: the state of the check as a whole and of each tag label it currently has, and the log of the
+    check's reported-state changes (``changes``, oldest first, at most :data:`CHANGES_LENGTH`)."""
 
     check: LabelState = field(default_factory=LabelState)
     tags: dict[str, LabelState] = field(default_factory=dict)
+    changes: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"check": self.check.to_dict(), "tags": {label: s.to_dict() for label, s in self.tags.items()}}
+        return {"check": self.check.to_dict(), "tags": {label: s.to_dict() for label, s in self.tags.items()},
+                "changes": [dict(c) for c in self.changes]}
+
+    def note_change(self, now: float) -> None:
+        """Log the check's reported state if it differs from the last logged one (or nothing is logged yet)."""
+        top = self.check
+        last = self.changes[-1] if self.changes else None
+        if last is not None and (last["state"], last["state_type"]) == (top.state, top.state_type):
+            return
+        self.changes.append({"time": now, "state": top.state, "state_type": top.state_type})
+        del self.changes[:-CHANGES_LENGTH]
 
     @classmethod
     def from_dict(cls, data: Any) -> "CheckState":
@@ -177,7 +196,25 @@ class CheckState:
         tags = {}
         for label, entry in data.get("tags", {}).items():
             tags[label] = LabelState.from_dict(entry)
-        return cls(check=LabelState.from_dict(data.get("check")), tags=tags)
+        # Files written before the change log existed have no "changes": they load with an empty log.
+        return cls(check=LabelState.from_dict(data.get("check")), tags=tags,
+                   changes=_parse_changes(data.get("changes", [])))
+
+
+def _parse_changes(data: Any) -> list[dict]:
+    if not isinstance(data, list):
+        raise ValueError("changes is not a list")
+    out = []
+    for entry in data:
+        if not isinstance(entry, dict):
+            raise ValueError(f"change entry is {type(entry).__name__}, not an object")
+        if not _is_number(entry.get("time")):
+            raise ValueError(f"change time {entry.get('time')!r} is not a number")
+        _check_state(entry.get("state"), "change state")
+        if entry.get("state_type") not in (SOFT, HARD):
+            raise ValueError(f"change state_type {entry.get('state_type')!r} is neither SOFT nor HARD")
+        out.append({"time": entry["time"], "state": entry["state"], "state_type": entry["state_type"]})
+    return out[-CHANGES_LENGTH:]
 
 
 def _is_int(value: Any) -> bool:
@@ -322,8 +359,9 @@ def record(label: LabelState, state: int, policy: Policy, what: str) -> None:
 class StateStore:
     """The reported state of every check, persisted as one JSON file (format :data:`FORMAT_VERSION`).
 
-    File layout: ``{"version": 1, "written": unix, "checks": {name: {"check": {...}, "tags": {label: {...}}}}}``
-    where each ``{...}`` is a :class:`LabelState`.  :meth:`apply` only changes memory; the daemon calls
+    File layout: ``{"version": 1, "written": unix, "checks": {name: {"check": {...}, "tags": {label: {...}},
+    "changes": [...]}}}`` where each ``{...}`` is a :class:`LabelState` and ``changes`` the check's log of
+    reported-state changes (absent in older files of the same version, which load with an empty log).  :meth:`apply` only changes memory; the daemon calls
     :meth:`save` once per evaluation round.  All methods take a lock, so a web thread may call :meth:`snapshot`
     while the evaluation thread applies results.
     """
@@ -431,6 +469,7 @@ class StateStore:
             before = (top.state, top.state_type)
             record(top, raw, policy, check)
             advance(top, raw, now, policy.max_attempts)
+            state.note_change(now)
             change = _change(check, "", before, top, now)
             if change is not None:
                 changes.append(change)
@@ -470,10 +509,22 @@ class StateStore:
                 del self._checks[name]
 
     def snapshot(self, check: str) -> dict | None:
-        """A copy of one check's persisted dict (``{"check": {...}, "tags": {...}}``), or None if unknown."""
+        """A copy of one check's persisted dict without its change log (``{"check": {...}, "tags": {...}}``; see
+        :meth:`history`), or None if unknown."""
         with self._lock:
             state = self._checks.get(check)
-            return copy.deepcopy(state.to_dict()) if state is not None else None
+            if state is None:
+                return None
+            data = state.to_dict()
+            del data["changes"]
+            return copy.deepcopy(data)
+
+    def history(self, check: str) -> list[dict]:
+        """A copy of the check's reported-state changes, oldest first: ``[{"time": unix, "state": 0..3,
+        "state_type": "SOFT"|"HARD"}]``, starting with the first state reported; empty for an unknown check."""
+        with self._lock:
+            state = self._checks.get(check)
+            return [dict(c) for c in state.changes] if state is not None else []
 
     def checks(self) -> list[str]:
         """Names of the checks that have state."""

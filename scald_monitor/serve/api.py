@@ -164,6 +164,12 @@ def check_detail(check: str):
     return json_response(checks.detail(st.cfg, st.evaluator, _check_name(check)), cache=NO_CACHE)
 
 
+@bp.get("/checks/<check>/history")
+def check_history(check: str):
+    """The check's reported-state changes (the daemon's state file), oldest first, for the state timeline."""
+    return json_response(checks.history(state().cfg, _check_name(check)), cache=NO_CACHE)
+
+
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI 3 description of this API."""

@@ -204,14 +204,26 @@ class ReadOnlyStateStore(StateStore):
         log.warning("state file %s is unusable (%s); showing no state", self.path, reason)
 
 
-def state_snapshot(cfg: Config, name: str) -> dict | None:
-    """The state machine's bookkeeping for one check (``{"check": {...}, "tags": {label: {...}}}``), or None."""
+def _read_state(cfg: Config) -> StateStore | None:
     path = cfg.outputs.get("state_file")
     if not path:
         return None
     store = ReadOnlyStateStore(path)
     store.load()
-    return store.snapshot(name)
+    return store
+
+
+def state_snapshot(cfg: Config, name: str) -> dict | None:
+    """The state machine's bookkeeping for one check (``{"check": {...}, "tags": {label: {...}}}``), or None."""
+    store = _read_state(cfg)
+    return store.snapshot(name) if store is not None else None
+
+
+def history(cfg: Config, name: str) -> dict:
+    """``/api/checks/<name>/history``: the check's reported-state changes from the daemon's state file, oldest
+    first (empty when the daemon never ran or no state file is configured), and the server's time."""
+    store = _read_state(cfg)
+    return {"name": name, "changes": store.history(name) if store is not None else [], "now": time.time()}
 
 
 def detail(cfg: Config, evaluator: Evaluator, name: str) -> dict:

@@ -129,6 +129,17 @@ SCHEMAS: dict[str, dict] = {
         "document": {"$ref": "#/components/schemas/StatusDocument"},
         "state_machine": {"type": "object", "nullable": True, "additionalProperties": True},
         "tags": {"type": "array", "items": {"type": "object", "additionalProperties": True}}}}]},
+    "StateChange": {"type": "object", "required": ["time", "state", "state_type"], "properties": {
+        "time": {"type": "number", "description": "Unix seconds of the result that changed the state."},
+        "state": {"type": "integer", "minimum": 0, "maximum": 3, "description": "0 OK, 1 WARNING, 2 CRITICAL, "
+                  "3 UNKNOWN: the reported state from then on."},
+        "state_type": {"type": "string", "enum": ["SOFT", "HARD"]}}},
+    "CheckHistory": {"type": "object", "required": ["name", "changes", "now"], "properties": {
+        "name": _STRING,
+        "changes": {"type": "array", "items": {"$ref": "#/components/schemas/StateChange"},
+                    "description": "Changes of the check's reported state or state type, oldest first, starting "
+                    "with the first state reported; the newest 500 are kept. Empty if the daemon never ran."},
+        "now": {"type": "number", "description": "The server's time, Unix seconds."}}},
     "Measurement": {"type": "object", "required": ["name", "columns", "tags"], "properties": {
         "name": _STRING, "schemas": {"type": "array", "items": _STRING},
         "columns": {"type": "array", "items": _STRING}, "column_key": _STRING,
@@ -198,6 +209,11 @@ def openapi_document(cfg: Any = None) -> dict:
             "summary": "One check: summary, settings, status document, state-machine snapshot, per-tag results.",
             "parameters": [_ref("check")],
             "responses": {"200": _json({"$ref": "#/components/schemas/CheckDetail"}, "The check."),
+                          "404": _error("Unknown check.")}}},
+        "/api/checks/{check}/history": {"get": {
+            "summary": "One check's reported-state changes (from the daemon's state file), for a state timeline.",
+            "parameters": [_ref("check")],
+            "responses": {"200": _json({"$ref": "#/components/schemas/CheckHistory"}, "The changes."),
                           "404": _error("Unknown check.")}}},
         "/api/measurements": {"get": {
             "summary": "Measurements of the backend and of the config, with columns and tags.",

@@ -307,8 +307,12 @@
     }
 
     async function loadDetails(name) {
+      const enc = encodeURIComponent(name);
       try {
-        board.details.set(name, await getJSON(`${ctx.api}/checks/${encodeURIComponent(name)}`));
+        const [d, hist] = await Promise.all([getJSON(`${ctx.api}/checks/${enc}`),
+          getJSON(`${ctx.api}/checks/${enc}/history`).catch((e) => ({ error: e.message }))]);
+        d.history = hist;
+        board.details.set(name, d);
       } catch (e) {
         board.details.set(name, { error: e.message });
       }
@@ -360,8 +364,107 @@
     }, 1000);
   }
 
-  /** The expanded row (from /api/checks/<name>): state-machine facts, settings, per-tag results (worst first),
-   *  perfdata, links to the raw JSON. */
+  // -- State timeline of an expanded check (/api/checks/<name>/history): a strip coloured by state over the last
+  // 24 h (or since the first recorded change), SOFT states lighter, with a legend, UTC end times, a title under the
+  // cursor and the same segments as a text list, so that nothing is said by colour alone.
+  const TIMELINE_SPAN = 86400;
+  const TIMELINE_LIST = 12; // newest segments listed as text
+  debug.timelines = {};
+
+  /** [{from, to, state, type}] over [max(now - 24 h, first change), now], from the changes (oldest first). */
+  function timelineSegments(changes, now) {
+    const valid = (Array.isArray(changes) ? changes : []).filter((c) => c && Number.isFinite(c.time) && STATES[c.state]);
+    if (!valid.length) return { start: now, end: now, segments: [] };
+    const start = Math.min(now, Math.max(now - TIMELINE_SPAN, valid[0].time));
+    const segments = [];
+    valid.forEach((c, i) => {
+      const from = Math.max(c.time, start);
+      const to = Math.min(i + 1 < valid.length ? valid[i + 1].time : now, now);
+      if (to > from || (i === valid.length - 1 && to >= from)) {
+        segments.push({ from, to, state: STATES[c.state], type: c.state_type === "SOFT" ? "SOFT" : "HARD" });
+      }
+    });
+    return { start, end: now, segments };
+  }
+
+  /** "42 s", "5 min", "3 h 4 min", "2 d 3 h": how long a state lasted. */
+  function lengthText(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min`;
+    if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+    return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+  }
+
+  function segmentText(seg) {
+    return `${seg.state}${seg.type === "SOFT" ? " (soft)" : ""} · ${utcText(seg.from)} – ${utcText(seg.to)} UTC` +
+      ` · ${lengthText(seg.to - seg.from)}`;
+  }
+
+  function timeline(name, hist) {
+    const box = h("div", { class: "timeline" });
+    const head = h("div", { class: "tl-head" }, h("b", {}, "state timeline"));
+    box.append(head);
+    if (!hist) {
+      head.append(" ", h("span", { class: "muted" }, "loading…"));
+      return box;
+    }
+    if (hist.error) {
+      head.append(" ", h("span", { class: "err" }, `history unavailable (${hist.error})`));
+      return box;
+    }
+    const now = Number.isFinite(hist.now) ? hist.now : Date.now() / 1000;
+    const { start, end, segments } = timelineSegments(hist.changes, now);
+    debug.timelines[name] = segments;
+    if (!segments.length) {
+      head.append(" ", h("span", { class: "muted" }, "no state change recorded yet (has scald-monitor run written " +
+        "its state file?)"));
+      return box;
+    }
+    const span = Math.max(end - start, 1);
+    head.append(" ", h("span", { class: "sub" }, start <= now - TIMELINE_SPAN + 1 ? "last 24 h" : `since the first recorded state (${lengthText(end - start)})`));
+    const W = 960, H = 18;
+    const canvas = h("canvas", { class: "tl-strip", width: W, height: H, role: "img",
+      "aria-label": `State timeline: ${segments.map(segmentText).join("; ")}` });
+    const g = canvas.getContext("2d");
+    const css = getComputedStyle(document.documentElement);
+    const colour = { OK: css.getPropertyValue("--ok").trim() || "#1a7f37",
+      WARNING: css.getPropertyValue("--warning-bg").trim() || "#f5c842",
+      CRITICAL: css.getPropertyValue("--critical").trim() || "#cf222e",
+      UNKNOWN: css.getPropertyValue("--unknown").trim() || "#8250df" };
+    const xOf = (t) => ((t - start) / span) * W;
+    g.clearRect(0, 0, W, H);
+    for (const seg of segments) {
+      const x0 = Math.floor(xOf(seg.from));
+      const x1 = Math.max(x0 + 1, Math.ceil(xOf(seg.to))); // at least one pixel: a short state stays visible
+      g.globalAlpha = seg.type === "SOFT" ? 0.5 : 1;
+      g.fillStyle = colour[seg.state];
+      g.fillRect(x0, 0, x1 - x0, H);
+    }
+    g.globalAlpha = 1;
+    canvas.dataset.segments = String(segments.length);
+    canvas.title = "state timeline (hover for a segment)";
+    canvas.addEventListener("mousemove", (ev) => {
+      const r = canvas.getBoundingClientRect();
+      const t = start + ((ev.clientX - r.left) / Math.max(r.width, 1)) * span;
+      const seg = segments.find((s) => t >= s.from && t <= s.to);
+      canvas.title = seg ? segmentText(seg) : "";
+    });
+    const used = STATES.filter((st) => segments.some((seg) => seg.state === st));
+    const legend = h("div", { class: "tl-legend" }, used.map((st) => h("span", { class: "tl-key" },
+      h("span", { class: `tl-swatch s-${st}` }), st)),
+    segments.some((seg) => seg.type === "SOFT") ? h("span", { class: "sub" }, "lighter = SOFT") : null);
+    const axis = h("div", { class: "tl-axis sub" }, h("span", {}, `${utcText(start)} UTC`), h("span", {}, `${utcText(end)} UTC (now)`));
+    const newest = segments.slice(-TIMELINE_LIST).reverse();
+    const list = h("ol", { class: "tl-list sub", reversed: true }, newest.map((seg) =>
+      h("li", {}, h("span", { class: `tl-swatch s-${seg.state}` }), " ", segmentText(seg))));
+    const more = segments.length > newest.length ? h("div", { class: "sub" }, `… and ${segments.length - newest.length} older`) : null;
+    box.append(canvas, axis, legend, h("details", { class: "tl-text" }, h("summary", {}, `${segments.length} segment${segments.length > 1 ? "s" : ""} as text`), list, more));
+    return box;
+  }
+
+  /** The expanded row (from /api/checks/<name>): state-machine facts, settings, state timeline, per-tag results
+   *  (worst first), perfdata, links to the raw JSON. */
   function details(c, d) {
     const box = h("div", { class: "detail" });
     if (!d || d.error) {
@@ -383,7 +486,8 @@
     if (set.critical != null) fact("critical", `${set.critical}${set.units ? ` (${set.units})` : ""}`);
     if (d.source) fact("from", d.source === "status_file" ? "daemon's status file" : d.source);
     const desc = d.description || doc.ok_txt;
-    box.append(h("div", { class: "facts" }, facts), desc ? h("p", { class: "desc" }, String(desc)) : null);
+    box.append(h("div", { class: "facts" }, facts), desc ? h("p", { class: "desc" }, String(desc)) : null,
+      timeline(c.name, d.history));
 
     const tags = Array.isArray(d.tags) ? d.tags.slice() : [];
     if (tags.length) {
@@ -406,6 +510,7 @@
     }
     const enc = encodeURIComponent(c.name);
     box.append(h("div", { class: "links" }, h("a", { href: `${ctx.api}/checks/${enc}` }, "check JSON"), " · ",
+      h("a", { href: `${ctx.api}/checks/${enc}/history` }, "history JSON"), " · ",
       h("a", { href: `${ctx.api}/nagios/${enc}` }, "Nagios status document")));
     return box;
   }
