@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -90,10 +91,42 @@ def load(url: str, clients: int, seconds: float, distinct: bool = False) -> dict
     return {"n": len(latencies), "rps": len(latencies) / elapsed, "p50": q[49], "p99": q[98], "errors": errors[0]}
 
 
+WRK_DISTINCT = """
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, wrk.path .. "&nocache=" .. n .. "." .. math.random(1000000000))
+end
+"""
+
+
+def load_wrk(url: str, clients: int, seconds: float, distinct: bool, tmp: str) -> dict:
+    """The same load from wrk (C, epoll): the client's own CPU no longer competes with the servers as much."""
+    cmd = ["wrk", "-t2", f"-c{clients}", f"-d{int(seconds)}s", "--latency", "--timeout", "30s"]
+    if distinct:
+        script = os.path.join(tmp, "distinct.lua")
+        with open(script, "w") as fh:
+            fh.write(WRK_DISTINCT)
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 60).stdout
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[unit]
+
+    n = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    bad += sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return {"n": n, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"),
+            "p99": ms("99%"), "errors": bad}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
+                        help="load generator: wrk (Debian package wrk; default when installed) or Python threads")
     args = parser.parse_args()
     scald = shutil.which("scald")
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,7 +160,10 @@ def main() -> None:
                     url = f"http://127.0.0.1:{p}{query}"
                     wait_http(url)
                     requests.get(url, timeout=30)  # warm up
-                    results[(name, distinct)] = load(url, args.clients, args.seconds, distinct)
+                    if args.client == "wrk":
+                        results[(name, distinct)] = load_wrk(url, args.clients, args.seconds, distinct, tmp)
+                    else:
+                        results[(name, distinct)] = load(url, args.clients, args.seconds, distinct)
         finally:
             for s in servers:
                 s.send_signal(signal.SIGTERM)
@@ -137,7 +173,8 @@ def main() -> None:
                     s.kill()
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
-    print(f"/api/timeseries, one day of 1 Hz data (dt=100: 864 points), {args.clients} clients, {args.seconds:g} s each")
+    print(f"/api/timeseries, one day of 1 Hz data (dt=100: 864 points), {args.clients} clients, {args.seconds:g} s "
+          f"each, load from {args.client}")
     for distinct in (False, True):
         print("  every client asks the same URL (a dashboard open in many browsers)" if not distinct else
               "  every request a distinct URL (no answer shared: the backend is queried each time)")
