@@ -153,22 +153,10 @@ class _Store(StoreBase):
         if level == 1:
             return self._latest_level1(schema, sid, agg, num)
         width = row_width(schema, level)
-        found = []
-        for source in self._sources(schema, [sid])[sid] if level == 0 else [sid]:
-            blocks, have = [], 0
-            with self._errors():
-                cur = self._conn.execute("SELECT data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
-                                         "ORDER BY start DESC", (source, level, agg))
-                for (blob,) in cur:
-                    blocks.append(np.frombuffer(blob, dtype=np.float64).reshape(-1, width))
-                    have += len(blocks[-1])
-                    if have >= num:
-                        break
-            found.extend(blocks)
-        if not found:
+        blobs = self._newest_blobs(schema, sid, level, agg, num, lambda blob: len(blob) // (8 * width))
+        if not blobs:
             return None
-        rows = np.concatenate(found)
-        return rows[np.argsort(rows[:, 0], kind="stable")][-num:]
+        return _rows_by_time([np.frombuffer(b, dtype=np.float64).reshape(-1, width) for b in blobs])[-num:]
 
     def _latest_level1(self, schema: Schema, sid: int, agg: int, num: int) -> np.ndarray | None:
         """Newest 1 s buckets: raw windows walked backwards (a 1 s bucket never straddles two windows)."""

@@ -247,6 +247,23 @@ class StoreBase:
                 out[sid] = by_time(blocks)
         return out
 
+    def _newest_blobs(self, schema: Schema, sid: int, level: int, agg: int, num: int,
+                      rows_in: Callable[[bytes], int]) -> list[bytes]:
+        """Chunk blobs holding (at least) the newest ``num`` rows of a series, newest first per source; for raw
+        points "across tags" the sources are every tag combination. ``rows_in`` counts a blob's rows."""
+        found: list[bytes] = []
+        for source in self._sources(schema, [sid])[sid] if level == 0 else [sid]:
+            have = 0
+            with self._errors():
+                cur = self._conn.execute("SELECT data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
+                                         "ORDER BY start DESC", (source, level, agg))
+                for (blob,) in cur:
+                    found.append(blob)
+                    have += rows_in(blob)
+                    if have >= num:
+                        break
+        return found
+
     def _level(self, schema: Schema, start: float, end: float, aggregate: str | None,
                dt: int | None) -> tuple[int, int]:
         """(level, aggregate code) of a read: raw points (0, 0) when neither aggregate nor dt is named."""

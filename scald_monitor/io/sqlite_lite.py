@@ -91,21 +91,10 @@ class LiteConsumer(StoreBase):
     def _latest_rows(self, schema: Schema, sid: int, level: int, agg: int, col: int, num: int) -> Series | None:
         """The newest ``num`` rows of a series, walking its chunks backwards from the newest."""
         width = row_width(schema, level)
-        found = []
-        for source in self._sources(schema, [sid])[sid] if level == 0 else [sid]:
-            blocks, have = [], 0
-            with self._errors():
-                cur = self._conn.execute("SELECT data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
-                                         "ORDER BY start DESC", (source, level, agg))
-                for (blob,) in cur:
-                    blocks.append(_rows(blob, width, col))
-                    have += len(blocks[-1][0])
-                    if have >= num:
-                        break
-            found.extend(blocks)
-        if not found:
+        blobs = self._newest_blobs(schema, sid, level, agg, num, lambda blob: len(blob) // (8 * width))
+        if not blobs:
             return None
-        times, values = _by_time(found)
+        times, values = _by_time([_rows(b, width, col) for b in blobs])
         return times[-num:], values[-num:]
 
     # -- public readers ---------------------------------------------------------------------------------------
