@@ -78,3 +78,15 @@ def decimate_levels(time: np.ndarray, key: np.ndarray, levels: Mapping[int, np.n
 def decimate(time: np.ndarray, key: np.ndarray, dt: int, source: np.ndarray | None = None) -> Decimated:
     """One level of :func:`decimate_levels`."""
     return decimate_levels(time, key, {dt: None}, source)[dt]
+
+
+def due_levels(last_run: dict, measurement: str, levels, force: bool, coarse_delay: float, now: float) -> list[int]:
+    """Levels whose pending buckets should be recomputed now: fine ones (< 1000 s) always; a coarse level, whose
+    buckets hold many raw points, at most every ``coarse_delay * dt`` seconds while streaming; all with ``force``.
+    ``last_run`` maps (measurement, level) to the monotonic time of its last recomputation."""
+    due = []
+    for level in levels:
+        last = last_run.get((measurement, level))
+        if force or last is None or level < 1000 or now - last >= coarse_delay * level:
+            due.append(level)
+    return due

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..timeutil import gps_to_unix, unix_to_gps
-from .decimate import decimate_levels
+from .decimate import decimate_levels, due_levels
 from .errors import BackendError, UnknownMeasurementError
 from .schema import AGGREGATES, LEVELS, Schema, SchemaRegistry, make_schema
 from .sqlite_layout import check_range, pick_level, tag_values
@@ -489,21 +489,13 @@ class Aggregator(_Influx):
         self._drain()
         return points
 
-    def _due(self, measurement: str, force: bool) -> list[int]:
-        now = _time.monotonic()
-        due = []
-        for level in LEVELS:
-            last = self._last_run.get((measurement, level))
-            if force or last is None or level < 1000 or now - last >= self.coarse_delay * level:
-                due.append(level)
-        return due
-
     def _process(self, schema: Schema, force: bool, new: Mapping[tuple[str, ...], tuple] | None = None) -> None:
         """Recompute the pending buckets of the due levels from the raw points (server's + this call's)."""
         pending = self._pending.get(schema.measurement, {})
         if self._buffer and not new:
             return  # raw points still waiting to be sent: the server's copy would be incomplete
-        due = [lv for lv in self._due(schema.measurement, force) if pending.get(lv)]
+        due = [lv for lv in due_levels(self._last_run, schema.measurement, LEVELS, force, self.coarse_delay,
+                                            _time.monotonic()) if pending.get(lv)]
         if not due:
             return
         if self._buffer:  # server unreachable: raw points already sent are unknown, recompute later

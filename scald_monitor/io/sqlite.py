@@ -23,7 +23,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .decimate import decimate_levels
+from .decimate import decimate_levels, due_levels
 from .errors import BackendError
 from .schema import AGGREGATES, LEVELS, Schema, make_schema, schema_from_dict
 from .sqlite_layout import (ACROSS, AGG_CODE, CHUNK_BUCKETS, DDL, FORMAT_VERSION, MAX_POINTS, RAW_SPAN,
@@ -443,15 +443,6 @@ class Aggregator(_Store):
             self._conn.executemany("DELETE FROM chunks WHERE series = ? AND dt = ? AND agg = ? AND start = ?",
                                    deletes)
 
-    def _due_levels(self, measurement: str, force: bool) -> list[int]:
-        now = _time.monotonic()
-        due = []
-        for level in STORED_LEVELS:
-            last = self._last_run.get((measurement, level))
-            if force or last is None or level < 1000 or now - last >= self.coarse_delay * level:
-                due.append(level)
-        return due
-
     def _process_dirty(self, schema: Schema, force: bool,
                        pending: Mapping[int, Mapping[int, np.ndarray]] | None = None) -> None:
         """Recompute the dirty buckets of the levels that are due, inside the caller's transaction.
@@ -460,7 +451,7 @@ class Aggregator(_Store):
         ``dirty`` table for a later call or ``flush()``.
         """
         m = schema.measurement
-        due = self._due_levels(m, force)
+        due = due_levels(self._last_run, m, STORED_LEVELS, force, self.coarse_delay, _time.monotonic())
         work: dict[int, dict[int, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
         later = []
         for sid, levels in (pending or {}).items():

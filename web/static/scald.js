@@ -524,6 +524,12 @@
     return { start: end - w.lookback, end, live: true };
   }
 
+  /** The current window as Unix seconds [start, end] (uPlot's x scale). */
+  function currentWindowUnix() {
+    const w = currentWindow();
+    return [gpsToUnix(w.start), gpsToUnix(w.end)];
+  }
+
   /** The finest decimation level giving at most `maxPoints` buckets over `span` seconds. */
   function chooseDt(span, maxPoints) {
     for (const dt of DTS) if (span / dt <= maxPoints) return dt;
@@ -777,11 +783,7 @@
     p.prevEnd = null;
     p.describe = () => describeWindow(p, dt);
     p.describe();
-    const windowRange = () => {
-      const w = currentWindow();
-      return [gpsToUnix(w.start), gpsToUnix(w.end)];
-    };
-    const zoom = zoomable(p, windowRange);
+    const zoom = zoomable(p, currentWindowUnix);
 
     async function discoverTags() {
       if (q.tags && q.tags.length) return q.tags.length <= MAX_TRACES ? q.tags : null;
@@ -876,11 +878,7 @@
     p.prevEnd = null;
     p.describe = () => describeWindow(p, dt);
     p.describe();
-    const windowRange = () => {
-      const w = currentWindow();
-      return [gpsToUnix(w.start), gpsToUnix(w.end)];
-    };
-    const zoom = zoomable(p, windowRange);
+    const zoom = zoomable(p, currentWindowUnix);
     const bar = colorBar(fig);
     const transform = (v) => (log ? (v > 0 ? Math.log10(v) : null) : v);
 
