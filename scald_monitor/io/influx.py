@@ -491,14 +491,12 @@ class Aggregator(_Influx):
 
     def _process(self, schema: Schema, force: bool, new: Mapping[tuple[str, ...], tuple] | None = None) -> None:
         """Recompute the pending buckets of the due levels from the raw points (server's + this call's)."""
-        pending = self._pending.get(schema.measurement, {})
-        if self._buffer and not new:
-            return  # raw points still waiting to be sent: the server's copy would be incomplete
-        due = [lv for lv in due_levels(self._last_run, schema.measurement, LEVELS, force, self.coarse_delay,
-                                            _time.monotonic()) if pending.get(lv)]
-        if not due:
+        if self._buffer:  # raw points still waiting to be sent: the server's copy is incomplete, recompute later
             return
-        if self._buffer:  # server unreachable: raw points already sent are unknown, recompute later
+        pending = self._pending.get(schema.measurement, {})
+        due = [lv for lv in due_levels(self._last_run, schema.measurement, LEVELS, force, self.coarse_delay,
+                                       _time.monotonic()) if pending.get(lv)]
+        if not due:
             return
         intervals = _intervals({lv: pending[lv] for lv in due})
         try:
