@@ -63,23 +63,28 @@ class TagResult(Record):
 class Result(Record):
     """A check's outcome. ``time`` is when it was evaluated (Unix seconds)."""
 
-    _fields = ("check", "state", "summary", "time", "tags", "perfdata")
+    _fields = ("check", "state", "summary", "time", "tags", "perfdata", "notes", "source")
 
     def __init__(self, check: str, state: int, summary: str, time: float, tags: list[TagResult] | None = None,
-                 perfdata: list[Perf] | None = None) -> None:
+                 perfdata: list[Perf] | None = None, notes: list[str] | None = None, source: str = "") -> None:
         self.check = check
         self.state = state
         self.summary = summary
         self.time = time
         self.tags: list[TagResult] = [] if tags is None else tags
         self.perfdata: list[Perf] = [] if perfdata is None else perfdata
+        # Lines that explain the answer without being a problem: the level read, tag values that were not
+        # checked (unexpected) or no longer are (forgotten). They follow the problem lines in the long text.
+        self.notes: list[str] = [] if notes is None else notes
+        self.source = source  # what was read, e.g. "raw points" or "1 s max buckets"; "" when nothing was
 
     @property
     def long_text(self) -> list[str]:
-        """One line per non-OK tag value, worst first."""
+        """One line per non-OK tag value, worst first, then the notes."""
         bad = [t for t in self.tags if t.state != OK]
         bad.sort(key=lambda t: (-severity(t.state), t.label))
-        return [f"{state_name(t.state)}: {t.text}".replace("|", "/") for t in bad]
+        lines = [f"{state_name(t.state)}: {t.text}" for t in bad] + list(self.notes)
+        return [line.replace("|", "/") for line in lines]
 
     @property
     def state_name(self) -> str:
