@@ -17,6 +17,7 @@ import yaml
 
 from .records import FrozenRecord, Record
 from .rules.ranges import RangeError, parse_range
+from .rules.evaluate import FORGET_AFTER
 
 TYPE_CHECKING = False  # no ``typing`` or ``dataclasses`` at run time: check_scald loads the configuration
 if TYPE_CHECKING:
@@ -196,7 +197,7 @@ CHECK_AGGREGATES = ("min", "median", "max", "latest")
 CHECK_KEYS = (
     "type", "schema", "backend", "column", "aggregate", "lookback", "warning", "critical", "warning_reset",
     "critical_reset", "per_tag", "tags", "units", "interval", "max_attempts", "for", "timeout", "description",
-    "expiry", "stale_state",
+    "expiry", "stale_state", "forget_after",
 )
 STATE_NAMES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
 
@@ -842,24 +843,33 @@ class _Validator:
         return tuple(names) if ok else None
 
     def schema_tags(self, path: KeyPath, entry: dict) -> tuple[tuple[str, ...] | None, list | None]:
-        """Tag names, plus the ``[name, value]`` pairs when ligo-scald's nagios pair form is used."""
+        """Tag names, plus the ``[name, value]`` pairs when ligo-scald's nagios pair form is used.
+
+        ligo-scald configs often give both: ``tag: job`` (the query parameter its dashboard filters and groups by)
+        and ``tags: [[job, '0001'], ...]`` (the values its nagios checks expect). The names are then the union,
+        ``tag`` first.
+        """
         has_one, has_many = entry.get("tag") is not None, entry.get("tags") is not None
-        if has_one and has_many:
-            self.report(path + ("tags",), "give either 'tag' or 'tags', not both", at="key")
-            return None, None
+        first: tuple[str, ...] = ()
         if has_one:
             tag = self.identifier(path + ("tag",), entry["tag"], "tag name")
-            return ((tag,) if tag else None), None
+            if tag is None:
+                return None, None
+            first = (tag,)
         if not has_many:
-            return (), None
+            return first, None
         value = entry["tags"]
         tpath = path + ("tags",)
         if isinstance(value, list) and value and all(isinstance(item, list) for item in value):
-            return self.tag_pairs(tpath, value)
-        if isinstance(value, list) and any(isinstance(item, list) for item in value):
+            names, pairs = self.tag_pairs(tpath, value)
+        elif isinstance(value, list) and any(isinstance(item, list) for item in value):
             self.report(tpath, "mixes tag names and [name, value] pairs; use one form")
             return None, None
-        return self.name_list(tpath, value, "tag"), None
+        else:
+            names, pairs = self.name_list(tpath, value, "tag"), None
+        if names is None:
+            return None, None
+        return tuple(dict.fromkeys(first + names)), pairs
 
     def tag_pairs(self, path: KeyPath, value: list) -> tuple[tuple[str, ...] | None, list | None]:
         names: list[str] = []
@@ -1094,6 +1104,13 @@ class _Validator:
                 check["description"] = desc
             else:
                 self.expect(path + ("description",), desc, "a string")
+        check["forget_after"] = FORGET_AFTER if kind == "heartbeat" else None
+        if entry.get("forget_after") is not None:
+            if kind == "heartbeat":
+                check["forget_after"] = self.seconds(path + ("forget_after",), entry["forget_after"])
+            else:
+                self.report(path + ("forget_after",), "only heartbeat checks take forget_after (a threshold counts "
+                            "the tag values that sent data within its lookback)", at="key")
         check["stale_state"] = None
         if entry.get("stale_state") is not None:
             check["stale_state"] = self.state(path + ("stale_state",), entry["stale_state"])

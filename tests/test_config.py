@@ -131,6 +131,8 @@ def test_column_columns_tag_tags_forms(tmp_path):
             tags: [[job, '0001'], [job, '0002'], [ifo, H1]]
           generated: {column: data, tag: job, tag_format: 3digit, num_tags: 2, tag_start: 5}
           keyonly: {column: data, tag_key: job, tag_format: 4digit, num_tags: 3}
+          both: {column: data, tag: job, tags: [[job, '0001'], [job, '0002']]}
+          both_names: {column: data, tag: ifo, tags: [job, ifo]}
     """))
     s = cfg.schemas
     assert isinstance(s["one"], SchemaSpec)
@@ -145,6 +147,9 @@ def test_column_columns_tag_tags_forms(tmp_path):
     assert (s["pairs"].tags, s["pairs"].tag_key, s["pairs"].expected_tags) == (("job", "ifo"), "job", ("0001", "0002"))
     assert s["generated"].expected_tags == ("005", "006")
     assert (s["keyonly"].tags, s["keyonly"].expected_tags) == (("job",), ("0000", "0001", "0002"))
+    # ligo-scald's usual pair: `tag` for its dashboard's filters, `tags` pairs for its nagios checks' values
+    assert (s["both"].tags, s["both"].tag_key, s["both"].expected_tags) == (("job",), "job", ("0001", "0002"))
+    assert (s["both_names"].tags, s["both_names"].tag_key) == (("ifo", "job"), "ifo")
 
 
 def test_schema_problems(tmp_path):
@@ -362,6 +367,7 @@ def test_check_defaults(tmp_path):
         "column": "data", "warning": None, "critical": 120, "warning_reset": None, "critical_reset": None,
         "aggregate": None, "lookback": 240, "per_tag": True, "tags": None, "units": "s", "interval": 60,
         "max_attempts": 1, "for": 0, "timeout": None, "expiry": None, "description": "", "stale_state": None,
+        "forget_after": 86400,
     }
     assert (th["warning"], th["critical"], th["aggregate"], th["lookback"], th["per_tag"]) == (
         "50", "@0", "max", 300, False,
@@ -699,3 +705,23 @@ def test_host_names_nagios_cannot_take_are_refused(tmp_path):
     with pytest.raises(ConfigError) as info:
         load(str(path))
     assert f"{path}:2: outputs.host:" in str(info.value) and "host name" in str(info.value)
+
+
+def test_forget_after(tmp_path):
+    cfg = load(write(tmp_path, """
+        schemas:
+          tagged: {column: data, tag: job}
+        checks:
+          hb: {type: heartbeat, schema: tagged, critical: 120, forget_after: 3600}
+    """))
+    assert cfg.checks["hb"]["forget_after"] == 3600
+    path = write(tmp_path, """
+        schemas:
+          tagged: {column: data, tag: job}
+        checks:
+          th: {type: threshold, schema: tagged, critical: '10', forget_after: 3600}
+          hb: {type: heartbeat, schema: tagged, critical: 120, forget_after: soon}
+    """)
+    problems = problems_of(path)
+    assert "only heartbeat checks take forget_after" in find(problems, "checks.th.forget_after").message
+    assert find(problems, "checks.hb.forget_after").line == 5

@@ -66,11 +66,11 @@ def levels_from(first: int) -> tuple[int, ...]:
     return (first, *coarser, *finer)
 
 
-def _unserved(exc: Exception) -> bool:
-    """A reader that does not serve a level at all (the numpy-free SQLite reader and the 1 s level)."""
-    from .sqlite_lite import LevelUnavailable  # stdlib only; imported late to keep this module's import light
-
-    return isinstance(exc, LevelUnavailable)
+def _levels(store: Any, levels: Sequence[int]) -> list[int]:
+    """The levels worth asking this store: not those it computes from its raw points on read (``derived_levels``;
+    SQLite's 1 s level), which hold nothing the raw points do not."""
+    skip = getattr(store, "derived_levels", ())
+    return [lv for lv in levels if lv not in skip]
 
 
 def _has_tags(store: Any, measurement: str) -> bool:
@@ -90,15 +90,10 @@ def read_window(store: Any, measurement: str, start: float, end: float, column: 
 
     Across tags, a level without an across-tags series is read per tag combination and merged in time order.
     """
-    for level in levels:
+    for level in _levels(store, levels):
         for aggregate in ((None,) if level == RAW else aggregates):
-            try:
-                t, v = store.retrieve_timeseries(measurement, start, end, column, tags=tags, aggregate=aggregate,
-                                                 dt=None if level == RAW else level)
-            except Exception as exc:  # noqa: BLE001 - only "this reader has no such level" is skipped
-                if _unserved(exc):
-                    break
-                raise
+            t, v = store.retrieve_timeseries(measurement, start, end, column, tags=tags, aggregate=aggregate,
+                                             dt=None if level == RAW else level)
             if t:
                 return Source(level, aggregate), t, v
             if tags is None and level != RAW and _has_tags(store, measurement):
@@ -116,15 +111,10 @@ def read_window_by_tag(store: Any, measurement: str, start: float, end: float, c
     """``(source, {tag_values: (times, values)})`` from the first of ``levels`` where any tag combination has a
     point in [start, end]; ``(None, {})`` when none does. One level answers for all combinations, so every value of
     one result is on the same footing."""
-    for level in levels:
+    for level in _levels(store, levels):
         for aggregate in ((None,) if level == RAW else aggregates):
-            try:
-                found = store.retrieve_timeseries_by_tag(measurement, start, end, column, aggregate=aggregate,
-                                                         dt=None if level == RAW else level)
-            except Exception as exc:  # noqa: BLE001
-                if _unserved(exc):
-                    break
-                raise
+            found = store.retrieve_timeseries_by_tag(measurement, start, end, column, aggregate=aggregate,
+                                                     dt=None if level == RAW else level)
             found = {k: tv for k, tv in found.items() if tv[0]}
             if found:
                 return Source(level, aggregate), found
@@ -140,17 +130,12 @@ def read_newest_by_tag(store: Any, measurement: str, column: str, aggregates: Se
     raw points on a tie (a bucket start is never later than the points in it).
     """
     out: dict[tuple[str, ...], tuple[float, float, Source]] = {}
-    for level in FINEST_FIRST:
+    for level in _levels(store, FINEST_FIRST):
         if level > 1 and out:
             break
         for aggregate in ((None,) if level == RAW else aggregates):
-            try:
-                found = store.retrieve_latest_by_tag(measurement, column, aggregate=aggregate,
-                                                     dt=None if level == RAW else level)
-            except Exception as exc:  # noqa: BLE001
-                if _unserved(exc):
-                    break
-                raise
+            found = store.retrieve_latest_by_tag(measurement, column, aggregate=aggregate,
+                                                 dt=None if level == RAW else level)
             for key, (t, v) in found.items():
                 if key not in out or t > out[key][0]:
                     out[key] = (t, v, Source(level, aggregate))
@@ -164,17 +149,12 @@ def read_newest(store: Any, measurement: str, column: str, tags: Any = None,
     """The newest point of one series (``tags``) or across tags (None) in any level, as ``read_newest_by_tag``;
     across tags, a level without an across-tags series is answered from the newest of every combination."""
     best: tuple[float, float, Source] | None = None
-    for level in FINEST_FIRST:
+    for level in _levels(store, FINEST_FIRST):
         if level > 1 and best is not None:
             break
         for aggregate in ((None,) if level == RAW else aggregates):
-            try:
-                t, v = store.retrieve_latest(measurement, column, tags=tags, aggregate=aggregate,
-                                             dt=None if level == RAW else level)
-            except Exception as exc:  # noqa: BLE001
-                if _unserved(exc):
-                    break
-                raise
+            t, v = store.retrieve_latest(measurement, column, tags=tags, aggregate=aggregate,
+                                         dt=None if level == RAW else level)
             hit = (t[-1], v[-1], Source(level, aggregate)) if t else None
             if hit is None and tags is None and level != RAW and _has_tags(store, measurement):
                 found = store.retrieve_latest_by_tag(measurement, column, aggregate=aggregate, dt=level)

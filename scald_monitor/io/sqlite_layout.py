@@ -139,6 +139,11 @@ class StoreBase:
     Subclasses add the reads (numpy or plain Python) and, for the writer, override :meth:`_open`.
     """
 
+    #: Levels computed from the raw points on read (see the module docstring): a read that falls back along the
+    #: levels (:mod:`.levels`) skips them, as they hold nothing the raw points do not; past the raw horizon the
+    #: 10 s level answers. Both SQLite readers thus fall back alike.
+    derived_levels = (1,)
+
     def __init__(self, path: str | os.PathLike = ":memory:", timeout: float = 30.0, max_points: int = MAX_POINTS):
         self.path = str(path)
         self.timeout = float(timeout)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 import time as _time
 
+from ..io.levels import FINEST_FIRST, aggregates_to_try, levels_from, read_newest, read_newest_by_tag, read_window, read_window_by_tag
+from ..io.sqlite_layout import pick_level
 from ..records import FrozenRecord
 from ..timeutil import unix_to_gps
 from .ranges import Range, parse_range
@@ -17,9 +19,15 @@ TYPE_CHECKING = False  # no ``typing``, ``statistics`` or ``dataclasses`` at run
 if TYPE_CHECKING:
     from typing import Any, Callable, Mapping, Sequence
 
-#: Look-backs up to this many seconds read the raw points (exact for every aggregate); longer ones read the
-#: stored aggregates at the store's default resolution (a median is then a median of bucket medians).
+#: Look-backs up to this many seconds read the finest level holding data (raw points first: exact for every
+#: aggregate); longer ones start at the stored level that gives a few thousand points over the window (a median is
+#: then a median of bucket medians).
 RAW_LOOKBACK = 3600.0
+#: Default of a check's ``forget_after``: a tag value that sent nothing for this long is no longer expected by a
+#: heartbeat without a list of expected values (a retired job stops alerting).
+FORGET_AFTER = 86400.0
+#: At most this many tag values are named in one note (unexpected, forgotten); the rest are counted.
+NAMED_IN_NOTE = 10
 #: Units Nagios graphers understand in perfdata; others (Mpc, Hz...) stay in the text only.
 NAGIOS_UOM = {"s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"}
 
@@ -78,15 +86,65 @@ def _label(tag_names: Sequence[str], values: Sequence[str]) -> str:
     return ",".join(f"{k}={v}" for k, v in zip(tag_names, values))
 
 
-def _expected_missing(check: Mapping[str, Any], tag_key: str | None, tag_names: Sequence[str],
-                      seen: Sequence[tuple[str, ...]]) -> list[str]:
-    """Expected tag values (of the schema's tag_key) for which no series sent anything."""
-    expected = check.get("tags") or []
-    if not expected or not tag_key or not check.get("per_tag"):  # a reduction across tags has no per-tag view
+class TagScope(FrozenRecord):
+    """Which tag values a per-tag check evaluates and counts.
+
+    With expected values (the check's ``tags:``, or the schema's ligo-scald forms), exactly those: others are
+    named once as unexpected and never raise the state, and an expected value that sent nothing is CRITICAL.
+    Without, whatever sent data (a heartbeat: within ``forget_after`` seconds).
+    """
+
+    _fields = ("index", "key", "expected")
+    index: int | None
+    key: str | None
+    expected: tuple[str, ...] | None
+
+    def __init__(self, index: int | None, key: str | None, expected: tuple[str, ...] | None) -> None:
+        self._init(index=index, key=key, expected=expected)
+
+    @classmethod
+    def of(cls, check: Mapping[str, Any], spec: Any) -> "TagScope":
+        tag_key = spec.tag_key
+        if not check.get("per_tag") or not tag_key or tag_key not in spec.tags:  # across tags: no per-tag view
+            return cls(None, None, None)
+        expected = check.get("tags")
+        return cls(list(spec.tags).index(tag_key), tag_key, tuple(expected) if expected else None)
+
+    def split(self, keys: Sequence[tuple[str, ...]]) -> tuple[list[tuple[str, ...]], list[str]]:
+        """(series keys to evaluate, unexpected values of the tag key, sorted)."""
+        if self.expected is None or self.index is None:
+            return list(keys), []
+        wanted = set(self.expected)
+        keep = [k for k in keys if k[self.index] in wanted]
+        unexpected = sorted({k[self.index] for k in keys if k[self.index] not in wanted})
+        return keep, unexpected
+
+    def missing(self, keys: Sequence[tuple[str, ...]]) -> list[str]:
+        """Expected values for which no series sent anything."""
+        if self.expected is None or self.index is None:
+            return []
+        present = {k[self.index] for k in keys}
+        return [v for v in self.expected if v not in present]
+
+
+def _named(values: Sequence[str], limit: int = NAMED_IN_NOTE) -> str:
+    shown = ", ".join(values[:limit])
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def _unexpected_note(scope: TagScope, values: Sequence[str]) -> list[str]:
+    if not values:
         return []
-    idx = list(tag_names).index(tag_key)
-    present = {values[idx] for values in seen}
-    return [v for v in expected if v not in present]
+    return [f"unexpected {scope.key} values (not in the expected list, not checked): {_named(values)}"]
+
+
+def _source_note(source: Any, heartbeat: bool) -> list[str]:
+    """Say what a result is based on when it is not the raw points (the data were written without them)."""
+    if source is None or source.raw:
+        return []
+    if heartbeat:
+        return [f"ages from {source}: a bucket's start time understates the age by less than {source.level} s"]
+    return [f"values from {source} (no raw points stored for this window)"]
 
 
 def evaluate(check: Mapping[str, Any], spec: Any, store: Any, now: float | None = None) -> Result:
@@ -122,24 +180,29 @@ def _threshold(check: Mapping[str, Any], spec: Any, store: Any, now: float, limi
     lookback, units = float(check["lookback"]), check.get("units") or ""
     end = unix_to_gps(now)
     start = end - lookback
-    stored_agg = None if aggregate == "latest" or lookback <= RAW_LOOKBACK else aggregate
+    long_window = lookback > RAW_LOOKBACK and aggregate != "latest"  # the latest value is a raw point's
+    levels = levels_from(pick_level(start, end, None)) if long_window else FINEST_FIRST
+    aggregates = aggregates_to_try(None if aggregate == "latest" else aggregate, spec.aggregate,
+                                   any_aggregate=aggregate == "latest")
+    scope = TagScope.of(check, spec)
     try:
         one = _one_series(check, spec)
-        if check.get("per_tag") and spec.tags and one is None:
-            series = store.retrieve_timeseries_by_tag(spec.measurement, start, end, column, aggregate=stored_agg)
+        if scope.index is not None and one is None:
+            source, series = read_window_by_tag(store, spec.measurement, start, end, column, aggregates, levels)
         else:
             key, tags = one or ((), None)
-            series = {key: store.retrieve_timeseries(spec.measurement, start, end, column, tags=tags,
-                                                     aggregate=stored_agg)}
+            source, t, v = read_window(store, spec.measurement, start, end, column, tags, aggregates, levels)
+            series = {key: (t, v)} if t else {}
     except Exception as exc:  # noqa: BLE001
         if not _no_data(exc):
             raise
-        series = {}
-    series = {tags: tv for tags, tv in series.items() if tv[1]}
+        source, series = None, {}
+    keys, unexpected = scope.split(sorted(series))
     tags: list[TagResult] = []
     perf: list[Perf] = []
     uom = units if units in NAGIOS_UOM else ""
-    for values_key, (_, values) in sorted(series.items()):
+    for values_key in keys:
+        values = series[values_key][1]
         label = _label(spec.tags, values_key)
         value = _REDUCE[aggregate](values)
         state = limits.state(value)
@@ -152,35 +215,47 @@ def _threshold(check: Mapping[str, Any], spec: Any, store: Any, now: float, limi
         tags.append(TagResult(label, state, value, text))
         perf.append(Perf(label or f"{aggregate}_{column}", value, uom, limits.perf_text("warning", False),
                          limits.perf_text("critical", False)))
-    for missing in _expected_missing(check, spec.tag_key, spec.tags, list(series)):
-        label = f"{spec.tag_key}={missing}"
+    for missing in scope.missing(keys):
+        label = f"{scope.key}={missing}"
         tags.append(TagResult(label, CRITICAL, None, f"{label} sent no data in the last {lookback:g} s"))
+    notes = _unexpected_note(scope, unexpected) + _source_note(source, heartbeat=False)
+    where = str(source) if source is not None else ""
     if not tags:
-        return Result(name, UNKNOWN, f"no data for {spec.measurement} in the last {lookback:g} s", now, [], perf)
+        return Result(name, UNKNOWN, f"no data for {spec.measurement} in the last {lookback:g} s", now, [], perf,
+                      notes, where)
     state = worst(t.state for t in tags)
-    summary = _summary(tags, state, f"{aggregate} {column} over {lookback:g} s", units, spec.tag_key)
-    return Result(name, state, summary, now, tags, perf)
+    summary = _summary(tags, state, f"{aggregate} {column} over {lookback:g} s", units, scope.key or spec.tag_key)
+    return Result(name, state, summary, now, tags, perf, notes, where)
 
 
 def _heartbeat(check: Mapping[str, Any], spec: Any, store: Any, now: float, limits: Limits) -> Result:
     name, column = check["name"], check["column"]
     lookback = float(check["lookback"])
+    forget_after = float(check.get("forget_after") or FORGET_AFTER)
     now_gps = unix_to_gps(now)
+    aggregates = aggregates_to_try(spec.aggregate, None, any_aggregate=True)
+    scope = TagScope.of(check, spec)
     try:
         one = _one_series(check, spec)
-        if check.get("per_tag") and spec.tags and one is None:
-            latest = store.retrieve_latest_by_tag(spec.measurement, column)
+        if scope.index is not None and one is None:
+            latest = read_newest_by_tag(store, spec.measurement, column, aggregates)
         else:
             key, tags = one or ((), None)
-            t, v = store.retrieve_latest(spec.measurement, column, tags=tags)
-            latest = {key: (t[-1], v[-1])} if t else {}
+            hit = read_newest(store, spec.measurement, column, tags, aggregates)
+            latest = {key: hit} if hit is not None else {}
     except Exception as exc:  # noqa: BLE001
         if not _no_data(exc):
             raise
         latest = {}
+    keys, unexpected = scope.split(sorted(latest))
+    forgotten = []
+    if scope.index is not None and scope.expected is None:  # no list: what sent anything within forget_after
+        forgotten = [k for k in keys if now_gps - latest[k][0] > forget_after]
+        keys = [k for k in keys if k not in forgotten]
     tags: list[TagResult] = []
     perf: list[Perf] = []
-    for values_key, (t, _) in sorted(latest.items()):
+    for values_key in keys:
+        t, _, _ = latest[values_key]
         label = _label(spec.tags, values_key)
         age = max(now_gps - t, 0.0)
         who = f"{label} " if label else ""
@@ -192,14 +267,22 @@ def _heartbeat(check: Mapping[str, Any], spec: Any, store: Any, now: float, limi
             tags.append(TagResult(label, state, age, f"{who}newest point {age:.1f} s ago"))
         perf.append(Perf(f"{label}_age" if label else "age", round(age, 3), "s",
                          limits.perf_text("warning", True), limits.perf_text("critical", True), 0))
-    for missing in _expected_missing(check, spec.tag_key, spec.tags, list(latest)):
-        label = f"{spec.tag_key}={missing}"
+    for missing in scope.missing(keys):
+        label = f"{scope.key}={missing}"
         tags.append(TagResult(label, CRITICAL, None, f"{label} never sent data"))
+    sources = [latest[k][2] for k in keys]
+    coarsest = max(sources, key=lambda s: s.level) if sources else None
+    notes = _unexpected_note(scope, unexpected) + _source_note(coarsest, heartbeat=True)
+    if forgotten:
+        labels = [f"{_label(spec.tags, k)} ({(now_gps - latest[k][0]) / 86400:.1f} d ago)" for k in forgotten]
+        notes.append(f"dropped, no data for more than forget_after={forget_after:g} s: {_named(labels)}")
+    where = ", ".join(sorted({str(s) for s in sources}))
     if not tags:
-        return Result(name, CRITICAL, f"no data for {spec.measurement} in the last {lookback:g} s", now, tags, perf)
+        return Result(name, CRITICAL, f"no data for {spec.measurement} in the last "
+                      f"{(forget_after if forgotten else lookback):g} s", now, tags, perf, notes, where)
     state = worst(t.state for t in tags)
-    summary = _summary(tags, state, "age of the newest point", "s", spec.tag_key)
-    return Result(name, state, summary, now, tags, perf)
+    summary = _summary(tags, state, "age of the newest point", "s", scope.key or spec.tag_key)
+    return Result(name, state, summary, now, tags, perf, notes, where)
 
 
 def _summary(tags: list[TagResult], state: int, what: str, units: str, tag_key: str | None) -> str:
