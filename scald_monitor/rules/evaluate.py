@@ -143,7 +143,8 @@ def _source_note(source: Any, heartbeat: bool) -> list[str]:
     if source is None or source.raw:
         return []
     if heartbeat:
-        return [f"ages from {source}: a bucket's start time understates the age by less than {source.level} s"]
+        return [f"ages from {source}: measured from a bucket's start, up to {source.level} s more than the newest "
+                "point's"]
     return [f"values from {source} (no raw points stored for this window)"]
 
 
