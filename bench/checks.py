@@ -5,7 +5,12 @@ Stores of 1M and 10M raw points (100 tags at 1 Hz), then N per-tag checks (100 t
 max-over-300 s, half heartbeat) evaluated against each store. Baseline in the same run: the same threshold check
 done the ligo-scald way, one query per tag value.
 
-    python bench/checks.py [--checks 1000 10000] [--sizes 1000000 10000000]
+With ``--influx``, also on a real influxd (started here on 127.0.0.1): one hour of the same 100 tags written by
+our Aggregator and, into another database, by ligo-scald 0.8.5's own (``aggregate='max'``: no raw points, the 1 s
+level only), and the same per-tag checks on each, beside SQLite on the same hour and beside ligo-scald's own
+Consumer asked one query per tag value (its nagios route's way).
+
+    python bench/checks.py [--checks 1000 10000] [--sizes 1000000 10000000] [--influx [--influx-checks 200]]
 """
 from __future__ import annotations
 
@@ -67,11 +72,88 @@ def per_tag_baseline(store: Consumer, n: int, now_gps: float) -> float:
     return (time.perf_counter() - start) / n
 
 
+def _hour(rng: np.random.Generator) -> dict:
+    t = END - 3600 + np.arange(3600.0)
+    return {(f"{j:04d}",): {"time": t.tolist(), "fields": {"data": (rng.random(t.size) * 10).tolist()}}
+            for j in range(TAGS)}
+
+
+def _timed_checks(cfg, store, now: float) -> tuple[float, np.ndarray]:
+    spec = cfg.schemas["lat"]
+    states = np.zeros(4, dtype=int)
+    start = time.perf_counter()
+    for check in cfg.checks.values():
+        states[evaluate(check, spec, store, now).state] += 1
+    return (time.perf_counter() - start) / len(cfg.checks), states
+
+
+def influx_part(n_checks: int) -> None:
+    """Per-tag checks on a real influxd: our data, ligo-scald's data, SQLite, and ligo-scald's own per-tag way."""
+    from influx_ingest import start_influxd  # noqa: PLC0415 - the bench next door starts influxd the same way
+    from ligo.scald.io import influx as ligo
+
+    from scald_monitor.io import connect
+    from scald_monitor.io.influx import Aggregator as InfluxAggregator
+
+    now = gps_to_unix(END)
+    data = _hour(np.random.default_rng(2))
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, port = start_influxd(os.path.join(tmp, "influxd"))
+        try:
+            ours = InfluxAggregator(hostname="127.0.0.1", port=port, db="ours")
+            ours.register_schema("lat", "data", tags="job")
+            ours.store_columns("lat", data)
+            ours.close()
+            theirs = ligo.Aggregator(hostname="127.0.0.1", port=port, db="ligo", reduce_dt=300)
+            theirs.register_schema("lat", columns="data", column_key="data", tags="job", tag_key="job")
+            for key, cols in data.items():  # one call per tag: one call for all is a body influxd refuses (413)
+                theirs.store_columns("lat", {key: cols}, aggregate="max")
+            lite = Aggregator(path=os.path.join(tmp, "hour.sqlite"))
+            lite.register_schema("lat", "data", tags="job")
+            lite.store_columns("lat", data)
+            lite.close()
+            rows = []
+            for label, entry in (("SQLite, our data", {"backend": "sqlite", "path": os.path.join(tmp, "hour.sqlite")}),
+                                 ("influxd, our data", {"backend": "influxdb", "hostname": "127.0.0.1", "port": port,
+                                                        "db": "ours"}),
+                                 ("influxd, ligo-scald's data", {"backend": "influxdb", "hostname": "127.0.0.1",
+                                                                 "port": port, "db": "ligo"})):
+                db = entry.get("path") or "unused.sqlite"
+                cfg = load(_write(tmp, n_checks, db))
+                store = connect(entry, readonly=True, schemas=cfg.schemas.values())
+                per_check, states = _timed_checks(cfg, store, now)
+                store.close()
+                rows.append((label, per_check, states))
+            consumer = ligo.Consumer(hostname="127.0.0.1", port=port, db="ligo")
+            consumer.register_schema("lat", columns="data", column_key="data", tags="job", tag_key="job")
+            start = time.perf_counter()
+            reps = 5
+            for _ in range(reps):  # ligo-scald's /api/nagios threshold: one query per expected tag value
+                for j in range(TAGS):
+                    consumer.retrieve_timeseries("lat", END - 300, END, "data", tags=[("job", f"{j:04d}")],
+                                                 aggregate="max", dt=1)
+            baseline = (time.perf_counter() - start) / reps
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    print(f"\nper-tag checks ({TAGS} tags; half threshold max over 300 s, half heartbeat), "
+          f"{n_checks} checks, one hour at 1 Hz:")
+    for label, per_check, states in rows:
+        print(f"  {label:<28} {per_check * 1e3:7.2f} ms/check   ({baseline / per_check:5.1f}x faster than "
+              f"ligo-scald's per-tag queries); OK/W/C/U = {'/'.join(map(str, states))}")
+    print(f"  {'ligo-scald, one query per tag':<28} {baseline * 1e3:7.2f} ms/threshold check (its own Consumer, "
+          "the same influxd and data)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checks", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--influx", action="store_true", help="also on a real influxd, incl. ligo-scald's data")
+    parser.add_argument("--influx-checks", type=int, default=200)
     args = parser.parse_args()
+    if args.influx:
+        influx_part(args.influx_checks)
     now = gps_to_unix(END)
     with tempfile.TemporaryDirectory() as tmp:
         rows = []
