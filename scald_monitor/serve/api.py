@@ -152,9 +152,9 @@ def nagios(check: str):
 
 @bp.get("/checks")
 def check_list():
-    """Every configured check with its state now, from the status files (never evaluates: cheap to poll)."""
-    cfg = state().cfg
-    return json_response([checks.summary(cfg, name) for name in cfg.checks], cache=NO_CACHE)
+    """Every check's state now, the same answer as /api/nagios/<check> (status file, else evaluated; cached)."""
+    st = state()
+    return json_response([checks.summary(st.cfg, st.evaluator, name) for name in st.cfg.checks], cache=NO_CACHE)
 
 
 @bp.get("/checks/<check>")
