@@ -1,15 +1,15 @@
 """``check_scald``: the Nagios plugin (Monitoring Plugins guidelines: exit 0/1/2/3, one status line, perfdata).
 
-Nagios forks this for every check, so start-up matters: the status-file mode imports nothing beyond ``json``, ``os``
-and ``time`` from the standard library (``urllib`` only for a URL); the modes that read a store import the
-configuration and the backends lazily. Every failure ends in UNKNOWN (3) with a one-line reason, never a traceback.
+Nagios forks this for every check, so start-up matters: the status-file mode imports only the stdlib-only status
+module (:mod:`scald_monitor.outputs.status`, which judges the document exactly as ``scald serve`` does) and, from the
+standard library, little beyond ``json`` and ``re`` (``urllib`` only for a URL); the modes that read a store import
+the configuration and the backends lazily. Every failure ends in UNKNOWN (3) with a one-line reason, never a traceback.
 """
 from __future__ import annotations
 
 import sys
 
-OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
-STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+from .rules.result import OK, UNKNOWN, state_name
 
 USAGE = """\
 Usage: check_scald [-h] [-V] [-v] [-t SECONDS] --config FILE --check NAME
@@ -108,48 +108,65 @@ def _seconds(opts: dict, key: str, default: float | None = None) -> float | None
 
 def _line(name: str, state: int, summary: str) -> str:
     summary = " ".join(summary.replace("|", "/").split())
-    return f"SCALD {name.upper()} {STATES[state]} - {summary}"
+    return f"SCALD {name.upper()} {state_name(state)} - {summary}"
 
 
 # -- status-file mode --------------------------------------------------------------------------------------------
-def _read_document(source: str, timeout: float) -> dict:
-    import json
+class SourceError(Exception):
+    """The status document could not be fetched; the message is the one-line reason (no exception class)."""
+
+
+def _read_source(source: str, timeout: float) -> bytes:
+    """The bytes at a path, ``file://`` or HTTP(S) URL; a non-2xx answer is an error carrying its code and the
+    body's JSON ``error`` (what scald serve and most JSON APIs answer), so the operator sees why, not a parse error.
+    """
+    from .outputs.status import MAX_BYTES
 
     if "://" in source and not source.startswith("file://"):
+        from urllib.error import HTTPError, URLError
         from urllib.request import Request, urlopen
 
-        with urlopen(Request(source, headers={"Accept": "application/json"}), timeout=timeout) as response:
-            text = response.read().decode("utf-8")
+        try:
+            with urlopen(Request(source, headers={"Accept": "application/json"}), timeout=timeout) as response:
+                raw = response.read(MAX_BYTES + 1)
+        except HTTPError as exc:
+            raise SourceError(f"HTTP {exc.code} from {source}: {_error_text(exc)}") from None
+        except URLError as exc:
+            reason = exc.reason
+            text = getattr(reason, "strerror", None) or str(reason)
+            raise SourceError(f"cannot reach {source}: {text}") from None
+        except (OSError, ValueError) as exc:  # timeouts, resets, a malformed URL
+            raise SourceError(f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}") from None
     else:
         path = source[len("file://"):] if source.startswith("file://") else source
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    doc = json.loads(text)
-    if not isinstance(doc, dict):
-        raise ValueError("the document is not a JSON object")
-    return doc
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise SourceError(f"cannot read {source}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise SourceError(f"{source} is larger than {MAX_BYTES} bytes: not a status document")
+    return raw
 
 
-def _created(doc: dict) -> float | None:
-    if isinstance(doc.get("created_unix"), (int, float)) and not isinstance(doc["created_unix"], bool):
-        return float(doc["created_unix"])
-    if isinstance(doc.get("created_gps"), (int, float)) and not isinstance(doc["created_gps"], bool):
-        from .timeutil import gps_to_unix
+def _error_text(exc) -> str:
+    """The reason in an HTTP error answer: its JSON ``error``, else its first line of text, else the status phrase."""
+    from .outputs.status import DocumentError, load
 
-        return float(gps_to_unix(float(doc["created_gps"])))
-    return None
-
-
-def _pick_interval(intervals: list, elapsed: int) -> dict | None:
-    """IGWN check_json's rule: sorted by start_sec, last first; the first with start <= elapsed <= end wins."""
-    def start(iv: dict) -> float:
-        return iv.get("start_sec", 0)
-
-    for iv in sorted(intervals, key=start, reverse=True):
-        end = iv.get("end_sec")
-        if start(iv) <= elapsed and (end is None or elapsed <= end):
-            return iv
-    return None
+    try:
+        body = exc.read(64 * 1024)
+    except OSError:
+        body = b""
+    try:
+        error = load(body).get("error")
+        if isinstance(error, str) and error.strip():
+            return " ".join(error.split())
+    except DocumentError:
+        pass
+    text = body.decode("utf-8", "replace").strip()
+    if text and "<" not in text[:1]:  # not an HTML error page
+        return " ".join(text.splitlines()[0].split())[:200]
+    return str(exc.reason or "error")
 
 
 def _perf_from_metrics(metrics) -> str:
@@ -172,31 +189,24 @@ def _perf_from_metrics(metrics) -> str:
 
 
 def status_file_mode(opts: dict, now: float) -> tuple[int, str]:
+    """Report the status document at ``--status-file`` as it reads at ``now`` (:func:`outputs.status.judge`)."""
+    from .outputs.status import DocumentError, judge, load
+
     source = opts["status_file"]
     timeout = _seconds(opts, "timeout", 10.0)
     max_age = _seconds(opts, "max_age")
     try:
-        doc = _read_document(source, timeout)
-    except (OSError, ValueError) as exc:
-        return UNKNOWN, _line("status", UNKNOWN, f"cannot read {source}: {exc}")
-    name = str(doc.get("check") or _stem(source))
-    intervals = doc.get("status_intervals")
-    if not isinstance(intervals, list) or not intervals or not all(isinstance(i, dict) for i in intervals):
-        return UNKNOWN, _line(name, UNKNOWN, f"{source}: no status_intervals")
-    created = _created(doc)
-    if created is None and max_age is not None:
-        return UNKNOWN, _line(name, UNKNOWN, f"{source} has no created_unix/created_gps: its age is unknown")
-    elapsed = int(now - created) if created is not None else 1
-    if max_age is not None and elapsed > max_age:
-        return UNKNOWN, _line(name, UNKNOWN, f"status is {elapsed} s old (more than {max_age:g} s): "
-                                             "its producer is not updating it")
-    chosen = _pick_interval(intervals, elapsed)
-    if chosen is None:
-        return UNKNOWN, _line(name, UNKNOWN, f"No status_interval matches elapsed time [{elapsed}]")
-    state = chosen.get("num_status")
-    if not isinstance(state, int) or isinstance(state, bool) or not 0 <= state <= 3:
-        return UNKNOWN, _line(name, UNKNOWN, f"invalid num_status {state!r}")
-    text = str(chosen.get("txt_status", "")).replace("\\n", "\n")
+        doc = load(_read_source(source, timeout))
+    except SourceError as exc:
+        return UNKNOWN, _line(_stem(source), UNKNOWN, str(exc))
+    except DocumentError as exc:
+        return UNKNOWN, _line(_stem(source), UNKNOWN, f"{source} is not a status document: {exc}")
+    name = doc["check"] if isinstance(doc.get("check"), str) and doc["check"] else _stem(source)
+    verdict = judge(doc, now, max_age)
+    if verdict.interval is None:
+        return UNKNOWN, _line(name, UNKNOWN, f"{source}: {verdict.reason}")
+    state = verdict.state
+    text = verdict.text.replace("\\n", "\n")
     first, _, rest = text.partition("\n")
     first, _, inline_perf = first.partition("|")
     prefix = f"SCALD {name.upper()} "
@@ -208,7 +218,8 @@ def status_file_mode(opts: dict, now: float) -> tuple[int, str]:
     if rest:
         lines.append(rest)
     if opts["verbose"]:
-        lines.append(f"source: {source}, created {elapsed} s ago")
+        when = f"created {verdict.age} s ago" if verdict.age is not None else "no creation time"
+        lines.append(f"source: {source}, {when}{', stale' if verdict.stale else ''}")
     return state, "\n".join(lines)
 
 

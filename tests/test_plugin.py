@@ -166,7 +166,7 @@ def test_created_gps_and_multi_line_text(tmp_path):
 
 
 @pytest.mark.parametrize("text,reason", [
-    ("{not json", "cannot read"),
+    ("{not json", "is not a status document: not JSON"),
     ("[1, 2]", "not a JSON object"),
     (json.dumps({"status_intervals": []}), "no status_intervals"),
     (json.dumps({"status_intervals": [{"num_status": 7, "txt_status": "?"}]}), "invalid num_status 7"),

@@ -5,27 +5,78 @@ with this module and must start fast.
 """
 from __future__ import annotations
 
+from enum import IntEnum
+
 from ..records import FrozenRecord, Record
 from .perfdata import format_perf
 
-OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
-STATE_NAMES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
-# "Worst of" several states, as Nagios shows a service with several problems: CRITICAL > WARNING > UNKNOWN > OK.
-_SEVERITY = {OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3}
+TYPE_CHECKING = False  # not ``from typing import ...``: the plugin imports this module
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+class State(IntEnum):
+    """A Nagios state; the value is the plugin's exit code and the status JSON's ``num_status``.
+
+    An ``IntEnum`` so that states compare, serialise (``json`` writes ``2``) and format (``f"{s}"`` is ``2``) as the
+    integers every file, API and exit code already carries; ``enum`` costs the plugin nothing (``re`` imports it).
+    """
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+    # As Python 3.11's ReprEnum: str() and format() are the integer's on every supported Python (3.10's IntEnum
+    # printed "State.OK"), so writing a state into a command file or a message never changes with the version.
+    __str__ = int.__repr__
+    __format__ = int.__format__
+
+    @classmethod
+    def of(cls, value: object) -> State:
+        """The state an integer 0..3 names; anything else (7, True, "2", None) is UNKNOWN, as Nagios treats an
+        exit code it does not know."""
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 3:
+            return cls(value)
+        return cls.UNKNOWN
+
+    @property
+    def severity(self) -> int:
+        """Rank in :data:`BY_SEVERITY`: larger is worse."""
+        return _SEVERITY[self]
+
+
+OK, WARNING, CRITICAL, UNKNOWN = State.OK, State.WARNING, State.CRITICAL, State.UNKNOWN
+STATE_NAMES = tuple(s.name for s in State)
+#: The one "worst of" order, best first: CRITICAL > UNKNOWN > WARNING > OK, as Icinga 2 and Icinga Web rank a host's
+#: services. UNKNOWN ranks above WARNING because not being able to look (backend down, query failing, no data) hides
+#: whatever the real state is, possibly CRITICAL, whereas a WARNING is a known, bounded problem. Every consumer uses
+#: this order: the rules' worst of tags, long text order, the state machine, the API and (handed over by the server
+#: in the page context) the dashboard.
+BY_SEVERITY = (OK, WARNING, UNKNOWN, CRITICAL)
+_SEVERITY = {state: rank for rank, state in enumerate(BY_SEVERITY)}
 
 
 def state_name(state: int) -> str:
-    return STATE_NAMES[state] if 0 <= state <= 3 else "UNKNOWN"
+    """``"CRITICAL"`` for 2; anything but 0..3 is ``"UNKNOWN"``."""
+    return State.of(state).name
 
 
-def worst(states) -> int:
-    """The state that describes several: CRITICAL over WARNING over UNKNOWN over OK (OK when there are none)."""
-    return max(states, key=_SEVERITY.__getitem__, default=OK)
+def worst(states: Iterable[int]) -> State:
+    """The state that describes several, by :data:`BY_SEVERITY` (OK when there are none; invalid ones count as
+    UNKNOWN)."""
+    return max((State.of(s) for s in states), key=_SEVERITY.__getitem__, default=OK)
 
 
 def severity(state: int) -> int:
-    """Sort key: larger is worse."""
-    return _SEVERITY[state]
+    """Sort key by :data:`BY_SEVERITY`: larger is worse (an invalid state ranks as UNKNOWN)."""
+    return _SEVERITY[State.of(state)]
+
+
+def state_table() -> list[dict]:
+    """The states for a client that must not keep its own table (the dashboard): ``[{"state": 0, "name": "OK",
+    "severity": 0}, ...]`` by state number, ``severity`` ranking them as :func:`worst` does."""
+    return [{"state": int(s), "name": s.name, "severity": _SEVERITY[s]} for s in State]
 
 
 class Perf(FrozenRecord):

@@ -44,7 +44,7 @@ from typing import Any, Iterable, Sequence
 
 from ..atomic import write_atomic
 from .ranges import Range, parse_range
-from .result import CRITICAL, OK, UNKNOWN, WARNING, CheckStatus, Result, StateChange, TagResult, worst
+from .result import CRITICAL, OK, WARNING, CheckStatus, Result, State, StateChange, TagResult, worst
 
 __all__ = [
     "CHANGES_LENGTH", "FORMAT_VERSION", "HARD", "HISTORY_LENGTH", "SOFT", "CheckState", "LabelState", "Policy", "StateStore",
@@ -61,7 +61,7 @@ HISTORY_LENGTH = 21
 CHANGES_LENGTH = 500
 # Nagios weighs recent transitions more: linearly from 0.8 (oldest) to 1.2 (newest), averaging 1.0.
 _LOW_WEIGHT, _HIGH_WEIGHT = 0.8, 1.2
-_STATES = (OK, WARNING, CRITICAL, UNKNOWN)
+_STATES = tuple(State)
 
 
 # --------------------------------------------------------------------------------------------------- policy
@@ -232,7 +232,7 @@ def _check_state(value: Any, what: str) -> None:
 
 def _valid_state(state: Any) -> int:
     """Evaluation bugs must not crash the state machine: anything but 0..3 is UNKNOWN, as Nagios treats it."""
-    return state if _is_int(state) and state in _STATES else UNKNOWN
+    return State.of(state)
 
 
 # ------------------------------------------------------------------------------------------- the rules

@@ -1,31 +1,30 @@
-"""Check results for the API: the daemon's status files when they are fresh, an evaluation on the spot otherwise.
+"""Check results for the API and the board: the daemon's status files when they are fresh, an evaluation otherwise.
 
 The daemon (``scald-monitor run``) is the source of truth: it applies the state machine (soft/hard, hold time,
 hysteresis) and writes ``<status_dir>/<check>.json``. The web side only reads those files and the state file; it
-never writes either. When a file is missing or has expired (daemon stopped, or never configured), ``/api/nagios``
-evaluates the check itself, so a Nagios scraper pointed at the dashboard still gets a real answer, but that answer is
-the raw evaluation (no state machine), and it says so (``"source": "evaluated"``).
+never writes either. A file is read with :func:`scald_monitor.outputs.status.judge`, the rule ``check_scald
+--status-file`` applies too, so the plugin and the dashboard never disagree about a document. When there is no usable
+file (no status_dir, no file, unreadable, expired), every route answers with the same evaluation on the spot:
+``/api/nagios``, ``/api/checks`` and the board, so a Nagios scraper and a browser see one live answer. That answer is
+the raw evaluation (no state machine), and it says so (``"source": "evaluated"`` and a ``note`` saying why).
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 import threading
 import time
-from typing import Any
 
 from ..config import CHECK_NAME, Config
-from ..outputs.status import expiry_seconds, stale_state, status_document, unknown_document
-from ..rules.result import UNKNOWN, CheckStatus, state_name
+from ..outputs.status import MAX_BYTES, DocumentError, Judgement, expiry_seconds, judge, load, status_document, \
+    unknown_document
+from ..rules.result import CheckStatus, state_name
 from ..rules.run import evaluate_check
 from ..rules.state import StateStore
 
 log = logging.getLogger("scald_monitor.serve")
 
-#: Status files larger than this are not ours (ours are a few kB even with thousands of tags).
-MAX_STATUS_BYTES = 16 * 1024 * 1024
 #: An on-the-spot evaluation is reused for this long (at most the check's interval): a scraper and a browser
 #: polling the same check cost one backend query, not one each.
 EVALUATION_TTL = 10.0
@@ -33,67 +32,6 @@ EVALUATION_TTL = 10.0
 
 def known(cfg: Config, name: str) -> bool:
     return bool(CHECK_NAME.match(name or "")) and name in cfg.checks
-
-
-def read_status_file(cfg: Config, name: str) -> dict | None:
-    """The daemon's document for ``name``, or None (no status_dir, no file, unreadable or not a status document)."""
-    status_dir = cfg.outputs.get("status_dir")
-    if not status_dir:
-        return None
-    path = os.path.join(status_dir, f"{name}.json")
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_STATUS_BYTES + 1)
-    except OSError:
-        return None
-    if len(raw) > MAX_STATUS_BYTES:
-        log.warning("%s: larger than %d bytes, ignored", path, MAX_STATUS_BYTES)
-        return None
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        log.warning("%s: not JSON, ignored", path)
-        return None
-    if not isinstance(doc, dict) or not isinstance(doc.get("status_intervals"), list) or not doc["status_intervals"]:
-        log.warning("%s: not a status document, ignored", path)
-        return None
-    return doc
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def expires_at(doc: dict, check: dict) -> float | None:
-    """Unix time at which the document stops being valid: ``created_unix`` + the end of its first interval."""
-    created = _number(doc.get("created_unix"))
-    if created is None:
-        return None
-    first = doc["status_intervals"][0] if isinstance(doc["status_intervals"][0], dict) else {}
-    end = _number(first.get("end_sec"))
-    return created + (end if end is not None else expiry_seconds(check))
-
-
-def effective_state(doc: dict, check: dict, now: float) -> tuple[int, bool]:
-    """(state now, stale?) as a reader of the document (check_json, Nagios) sees it: after expiry, the state of the
-    interval that covers the document's age (by default UNKNOWN, CRITICAL for a heartbeat)."""
-    expires = expires_at(doc, check)
-    first = doc["status_intervals"][0] if isinstance(doc["status_intervals"][0], dict) else {}
-    state = first.get("num_status")
-    state = state if isinstance(state, int) and not isinstance(state, bool) and 0 <= state <= 3 else UNKNOWN
-    if expires is None or now < expires:
-        return state, expires is None
-    created = _number(doc.get("created_unix")) or 0.0
-    age = now - created
-    later = stale_state(check)
-    for interval in doc["status_intervals"][1:]:
-        if isinstance(interval, dict) and (_number(interval.get("start_sec")) or 0) <= age:
-            value = interval.get("num_status")
-            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 3:
-                later = value
-    return later, True
 
 
 class Evaluator:
@@ -130,29 +68,78 @@ class Evaluator:
             return doc
 
 
+class Answer:
+    """What the API says about a check now: the document, how it reads now, where it came from and why."""
+
+    __slots__ = ("doc", "verdict", "source", "stale", "note")
+
+    def __init__(self, doc: dict, verdict: Judgement, source: str, stale: bool, note: str) -> None:
+        self.doc = doc
+        self.verdict = verdict
+        self.source = source  # "status_file" or "evaluated"
+        self.stale = stale  # the daemon's status file is missing or expired although status_dir is configured
+        self.note = note  # why the file was not used ("" when it was)
+
+
+def _status_file(cfg: Config, name: str, now: float) -> tuple[dict | None, Judgement | None, str]:
+    """The daemon's document for ``name`` and its judgement when it can be used now, else (None, None, why not)."""
+    status_dir = cfg.outputs.get("status_dir")
+    if not status_dir:
+        return None, None, "outputs.status_dir is not configured"
+    path = os.path.join(status_dir, f"{name}.json")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        return None, None, f"{path} does not exist (is scald-monitor run running?)"
+    except OSError as exc:
+        return None, None, f"{path} cannot be read: {exc.strerror or exc}"
+    if len(raw) > MAX_BYTES:
+        return None, None, f"{path} is larger than {MAX_BYTES} bytes"
+    try:
+        doc = load(raw)
+    except DocumentError as exc:
+        log.warning("%s: %s, ignored", path, exc)
+        return None, None, f"{path} is not a status document: {exc}"
+    verdict = judge(doc, now, expiry_seconds(cfg.checks[name]))
+    if verdict.stale and verdict.expires is not None:
+        return None, None, (f"{path} expired {max(now - verdict.expires, 0):.0f} s ago (is scald-monitor run "
+                            "running?)")
+    if verdict.interval is None or verdict.stale:
+        return None, None, f"{path}: {verdict.reason or 'expired'}"
+    return doc, verdict, ""
+
+
+def answer(cfg: Config, evaluator: Evaluator, name: str, now: float | None = None) -> Answer:
+    """The check's document now: the daemon's file while it is valid, else one evaluated on the spot."""
+    now = time.time() if now is None else now
+    doc, verdict, note = _status_file(cfg, name, now)
+    if doc is not None and verdict is not None:
+        doc.setdefault("source", "status_file")
+        return Answer(doc, verdict, "status_file", False, "")
+    doc = evaluator.document(name)
+    return Answer(doc, judge(doc, now), "evaluated", bool(cfg.outputs.get("status_dir")),
+                  f"{note}: evaluated now by the web server (no state machine)")
+
+
 def nagios_document(cfg: Config, evaluator: Evaluator, name: str) -> dict:
     """``/api/nagios/<check>``: the daemon's document while it is valid, else one evaluated now."""
-    check = cfg.checks[name]
-    doc = read_status_file(cfg, name)
-    if doc is not None:
-        expires = expires_at(doc, check)
-        if expires is not None and time.time() < expires:
-            doc.setdefault("source", "status_file")
-            return doc
-    return evaluator.document(name)
+    return answer(cfg, evaluator, name).doc
 
 
-def summary(cfg: Config, name: str, now: float | None = None) -> dict:
-    """One entry of ``/api/checks``: the check's configuration and what its status file says now (never evaluates).
+def summary(cfg: Config, evaluator: Evaluator, name: str, now: float | None = None) -> dict:
+    """One entry of ``/api/checks``: the check's configuration and its state now, the same answer as
+    ``/api/nagios/<check>`` (the daemon's file while valid, else evaluated on the spot; cached a few seconds)."""
+    return _entry(cfg, name, answer(cfg, evaluator, name, now))
 
-    ``state`` is the state now: the result's while the document is valid, else the state the document says it
-    turns into (``stale`` is then true; also when there is no status file at all).
-    """
-    now = time.time() if now is None else now
+
+def _entry(cfg: Config, name: str, ans: Answer) -> dict:
     check = cfg.checks[name]
     spec = cfg.schemas.get(check.get("schema") or "")
-    doc = read_status_file(cfg, name)
-    entry: dict = {
+    doc, verdict = ans.doc, ans.verdict
+    tags = doc.get("tags") if isinstance(doc.get("tags"), list) else []
+    from_file = ans.source == "status_file"
+    return {
         "name": name,
         "type": check.get("type"),
         "schema": check.get("schema"),
@@ -161,39 +148,25 @@ def summary(cfg: Config, name: str, now: float | None = None) -> dict:
         "backend": check.get("backend"),
         "description": check.get("description") or "",
         "interval": check.get("interval"),
-    }
-    if doc is None:
-        where = cfg.outputs.get("status_dir")
-        reason = (f"no result yet: {os.path.join(where, name + '.json')} does not exist (is scald-monitor run "
-                  "running?)" if where else "no result: outputs.status_dir is not configured")
-        entry.update({"state": UNKNOWN, "state_name": state_name(UNKNOWN), "result_state": None,
-                      "summary": reason, "last_change": None, "state_type": None, "stale": True,
-                      "created_unix": None, "expires_unix": None, "problems": None, "source": "missing"})
-        return entry
-    state, stale = effective_state(doc, check, now)
-    result_state = doc["status_intervals"][0].get("num_status") if isinstance(doc["status_intervals"][0],
-                                                                              dict) else None
-    tags = doc.get("tags") if isinstance(doc.get("tags"), list) else []
-    entry.update({
-        "state": state,
-        "state_name": state_name(state),
-        "result_state": result_state,
-        "summary": doc.get("summary") if isinstance(doc.get("summary"), str) else _first_text(doc),
-        "last_change": _number(doc.get("last_change")),
-        "state_type": doc.get("state_type"),
-        "stale": stale,
-        "created_unix": _number(doc.get("created_unix")),
-        "expires_unix": expires_at(doc, check),
+        "state": verdict.state,
+        "state_name": state_name(verdict.state),
+        "result_state": verdict.state if verdict.interval is not None else None,
+        "summary": doc["summary"] if isinstance(doc.get("summary"), str) else verdict.text.split("\\n")[0],
+        "last_change": _number(doc.get("last_change")) if from_file else None,
+        "state_type": doc.get("state_type") if from_file else None,
+        "stale": ans.stale,
+        "created_unix": verdict.created,
+        "expires_unix": verdict.expires,
         "problems": sum(1 for t in tags if isinstance(t, dict) and t.get("state") not in (0, None)),
-        "source": "status_file",
-    })
-    return entry
+        "source": ans.source,
+        "note": ans.note,
+    }
 
 
-def _first_text(doc: dict) -> str:
-    first = doc["status_intervals"][0]
-    text = first.get("txt_status") if isinstance(first, dict) else None
-    return text.split("\\n")[0] if isinstance(text, str) else ""
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 class ReadOnlyStateStore(StateStore):
@@ -229,8 +202,9 @@ def history(cfg: Config, name: str) -> dict:
 def detail(cfg: Config, evaluator: Evaluator, name: str) -> dict:
     """``/api/checks/<name>``: the summary, the check's settings, the status document (file, else evaluated), the
     state-machine snapshot, and per-tag results joined with their state-machine entries."""
-    entry = summary(cfg, name)
-    doc = nagios_document(cfg, evaluator, name)
+    ans = answer(cfg, evaluator, name)
+    entry = _entry(cfg, name, ans)
+    doc = ans.doc
     snapshot = state_snapshot(cfg, name)
     tag_states = (snapshot or {}).get("tags") or {}
     tags = []
@@ -249,10 +223,4 @@ def detail(cfg: Config, evaluator: Evaluator, name: str) -> dict:
         })
     settings = {k: v for k, v in cfg.checks[name].items() if k != "name"}
     entry.update({"settings": settings, "document": doc, "state_machine": snapshot, "tags": tags})
-    if doc.get("source") == "evaluated":  # the file is missing or expired: describe the answer given
-        state = doc.get("state", UNKNOWN)
-        entry.update({"state": state, "state_name": state_name(state), "result_state": state,
-                      "summary": doc.get("summary", ""), "state_type": None, "last_change": None,
-                      "created_unix": doc.get("created_unix"), "expires_unix": expires_at(doc, cfg.checks[name]),
-                      "problems": sum(1 for t in tags if t.get("state") not in (0, None)), "source": "evaluated"})
     return entry

@@ -17,6 +17,7 @@ import re
 from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
 
 from ..rules.ranges import RangeError, parse_range
+from ..rules.result import state_table
 from ..timeutil import _table, gps_now, iso_to_gps
 
 bp = Blueprint("pages", __name__)
@@ -254,6 +255,8 @@ def page_context(page_name: str | None, page: dict | None, win: dict | None) -> 
         "leap": leap_table(),
         "server_gps": gps_now(),
         "poll": {"plots": PLOT_POLL, "status": STATUS_POLL},
+        # The states and their "worst of" order, so that the page ranks checks as the server does (one order).
+        "states": state_table(),
     }
 
 

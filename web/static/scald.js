@@ -12,8 +12,11 @@
 "use strict";
 (function () {
   const ctx = JSON.parse(document.getElementById("scald-context").textContent);
-  const STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN"];
-  const SEVERITY = { OK: 0, WARNING: 1, UNKNOWN: 2, CRITICAL: 3 }; // worst first when sorting, as Nagios does
+  // The states by number and their "worst of" rank come from the server (rules.result.state_table): the board
+  // sorts and colours checks in the one order the server uses, and keeps no table of its own.
+  const STATES = ctx.states.map((s) => s.name); // index = state number
+  const SEVERITY = Object.fromEntries(ctx.states.map((s) => [s.name, s.severity])); // larger is worse
+  const WORST_FIRST = STATES.slice().sort((a, b) => SEVERITY[b] - SEVERITY[a]);
   const MAX_TRACES = 16; // more tag values than this: plot the reduction across tags (one line) instead
   const MAX_POINTS = 4000; // per trace at most, whatever the width: picks the decimation level dt
   const DTS = [1, 10, 100, 1000, 10000, 100000];
@@ -145,13 +148,17 @@
   function badge(state) {
     return h("span", { class: `badge s-${state}` }, state);
   }
-  function staleBadge() {
-    return h("span", { class: "badge stale", title: "No fresh result: the daemon has not updated this check" },
+  function staleBadge(c) {
+    return h("span", { class: "badge stale", title: `The daemon has not updated this check: ${c.note || "no fresh result"}` },
       "STALE");
+  }
+  /** The answer was evaluated by the web server (no usable status file): the same one /api/nagios gives. */
+  function liveBadge(c) {
+    return h("span", { class: "badge live", title: c.note || "evaluated now by the web server" }, "LIVE");
   }
 
   function countStates(checks) {
-    const n = { OK: 0, WARNING: 0, CRITICAL: 0, UNKNOWN: 0, STALE: 0 };
+    const n = Object.fromEntries(STATES.map((s) => [s, 0]).concat([["STALE", 0]]));
     for (const c of checks) {
       n[stateOf(c)]++;
       if (c.stale) n.STALE++;
@@ -193,7 +200,7 @@
       return;
     }
     const n = countStates(checks);
-    const parts = ["CRITICAL", "WARNING", "UNKNOWN"].filter((s) => n[s]).map((s) => `${n[s]} ${s}`);
+    const parts = WORST_FIRST.filter((s) => s !== "OK" && n[s]).map((s) => `${n[s]} ${s}`);
     el.className = `nav-summary s-${worst(checks) || "none"}`;
     el.textContent = parts.length ? parts.join(" · ") : checks.length ? `all ${checks.length} OK` : "no checks";
     const title = document.title.replace(/^\(\d+ \w+\) /, "");
@@ -213,7 +220,7 @@
     box.replaceChildren(...sorted.map((c) => h("a", {
       class: `chip s-${stateOf(c)}${c.stale ? " is-stale" : ""}`,
       href: `${ctx.status_url}#check-${encodeURIComponent(c.name)}`,
-      title: `${stateOf(c)}${c.stale ? " (STALE)" : ""}: ${c.summary || ""}`,
+      title: `${stateOf(c)}${c.stale ? " (STALE)" : ""}${c.source === "evaluated" ? " (LIVE)" : ""}: ${c.summary || ""}`,
     }, h("span", { class: "chip-state" }, stateOf(c)), h("span", { class: "chip-name" }, String(c.name)),
     c.stale ? h("span", { class: "chip-stale" }, "STALE") : null)));
     if (!sorted.length) box.replaceChildren(h("span", { class: "muted" }, "no checks configured"));
@@ -262,7 +269,7 @@
     function stateFilters(checks) {
       const n = countStates(checks);
       const box = document.getElementById("state-filters");
-      box.replaceChildren(...["CRITICAL", "WARNING", "UNKNOWN", "OK"].map((s) => h("button", {
+      box.replaceChildren(...WORST_FIRST.map((s) => h("button", {
         type: "button", class: `sf s-${s}`, "aria-pressed": board.hidden.has(s) ? "false" : "true",
         title: `Show/hide ${s} checks`,
         onclick: () => {
@@ -300,7 +307,8 @@
         .filter(Boolean).join(" · ");
       return h("tr", { class: `row s-${s}${c.stale ? " is-stale" : ""}`, id: `check-${c.name}` },
         h("td", { class: "col-toggle" }, toggle),
-        h("td", { class: "state" }, badge(s), c.stale ? staleBadge() : null),
+        h("td", { class: "state" }, badge(s), c.source === "evaluated" ? liveBadge(c) : null,
+          c.stale ? staleBadge(c) : null),
         h("td", { class: "name" }, h("div", { class: "check-name" }, String(c.name)), sub ? h("div", { class: "sub" }, sub) : null),
         h("td", { class: "summary" }, c.summary == null ? "" : String(c.summary)),
         lastChangeCell(c));
@@ -484,7 +492,7 @@
     if (set.lookback) fact("look-back", `${set.lookback} s`);
     if (set.warning != null) fact("warning", `${set.warning}${set.units ? ` (${set.units})` : ""}`);
     if (set.critical != null) fact("critical", `${set.critical}${set.units ? ` (${set.units})` : ""}`);
-    if (d.source) fact("from", d.source === "status_file" ? "daemon's status file" : d.source);
+    if (d.source) fact("from", d.source === "status_file" ? "daemon's status file" : d.note || d.source);
     const desc = d.description || doc.ok_txt;
     box.append(h("div", { class: "facts" }, facts), desc ? h("p", { class: "desc" }, String(desc)) : null,
       timeline(c.name, d.history));
