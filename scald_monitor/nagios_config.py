@@ -31,12 +31,14 @@ import tempfile
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from .outputs.status import expiry_seconds, stale_state
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .config import Config
 
 __all__ = [
     "FILES", "FORBIDDEN_NAME_CHARS", "MODES", "NagiosConfigError", "default_mode", "find_plugin",
-    "interval_units", "max_age", "object_name", "render", "write_files",
+    "interval_units", "object_name", "render", "write_files",
 ]
 
 #: Nagios's default ``illegal_object_name_chars`` (Debian ships the same): such names make the whole config fail.
@@ -95,21 +97,6 @@ def interval_units(seconds: float, interval_length: float = 60) -> int:
     return max(1, math.ceil(float(seconds) / float(interval_length) - 1e-9))
 
 
-def max_age(check: dict) -> int:
-    """Seconds after which a result is stale: the check's ``expiry``, else 3 × ``interval``, rounded up.
-
-    The same rule as the status JSON's expiry interval and the Icinga 2 ``ttl``, so every path to Nagios agrees
-    on when a silent daemon becomes an alert.
-    """
-    return max(1, math.ceil(float(check.get("expiry") or 3 * float(check.get("interval") or 60)) - 1e-9))
-
-
-def _stale_state(check: dict) -> int:
-    from .outputs.status import stale_state
-
-    return stale_state(check)
-
-
 def default_mode(cfg: "Config") -> str:
     """``passive`` when the daemon pushes results (``outputs.nagios_command_file`` set), else ``active``."""
     return "passive" if cfg.outputs.get("nagios_command_file") else "active"
@@ -154,10 +141,12 @@ def _mode_settings(mode: str) -> str:
 
 
 def _service(name: str, check: dict, mode: str, interval_length: float, status_ref: str | None) -> str:
-    seconds = max_age(check)
+    # The status documents' own expiry (outputs.status.expiry_seconds): the freshness threshold, check_scald's
+    # --max-age and the Icinga 2 ttl all say "silent for this long" with the same number.
+    seconds = expiry_seconds(check)
     extra = []
     if mode == "passive":
-        command = f"check_scald_stale!{_stale_state(check)}!{seconds}"
+        command = f"check_scald_stale!{stale_state(check)}!{seconds}"
         extra.append(("freshness_threshold", str(seconds)))
     else:
         command = f"check_scald_status!{status_ref}!{seconds}"

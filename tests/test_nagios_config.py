@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from scald_monitor.config import load
-from scald_monitor.nagios_config import NagiosConfigError, interval_units, max_age, render
+from scald_monitor.nagios_config import NagiosConfigError, interval_units, render
+from scald_monitor.outputs.status import expiry_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 EXE = shutil.which("scald-monitor", path=os.path.dirname(sys.executable)) or shutil.which("scald-monitor")
@@ -203,8 +204,10 @@ def test_forbidden_check_names_and_unusable_paths_are_refused(tmp_path):
 def test_unit_rules():
     assert [interval_units(s) for s in (1, 59, 60, 60.5, 120, 3600)] == [1, 1, 1, 2, 2, 60]
     assert [interval_units(s, 1) for s in (1, 2.5, 30)] == [1, 3, 30]
-    assert max_age({"interval": 5}) == 15 and max_age({"interval": 5, "expiry": 2.1}) == 3
-    assert max_age({}) == 180
+    # one expiry rule for status documents, freshness thresholds and --max-age: rounded up, float noise ignored
+    assert expiry_seconds({"interval": 5}) == 15 and expiry_seconds({"interval": 5, "expiry": 2.1}) == 3
+    assert expiry_seconds({}) == 180 and expiry_seconds({"interval": 0.1}) == 1
+    assert expiry_seconds({"interval": 10.000000000000002}) == 30
 
 
 @pytest.mark.parametrize("mode", ["active", "passive"])
