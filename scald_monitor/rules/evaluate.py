@@ -13,7 +13,7 @@ from ..io.sqlite_layout import pick_level
 from ..records import FrozenRecord
 from ..timeutil import unix_to_gps
 from .ranges import Range, parse_range
-from .result import CRITICAL, OK, UNKNOWN, WARNING, Perf, Result, TagResult, state_name, worst
+from .result import BY_SEVERITY, CRITICAL, OK, UNKNOWN, WARNING, Perf, Result, TagResult, state_name, worst
 
 TYPE_CHECKING = False  # no ``typing``, ``statistics`` or ``dataclasses`` at run time: check_scald imports this
 if TYPE_CHECKING:
@@ -292,7 +292,7 @@ def _summary(tags: list[TagResult], state: int, what: str, units: str, tag_key: 
         return tags[0].text
     if not tags:
         return what
-    counts = {s: sum(1 for t in tags if t.state == s) for s in (CRITICAL, WARNING, UNKNOWN)}
+    counts = {s: sum(1 for t in tags if t.state == s) for s in reversed(BY_SEVERITY) if s != OK}  # worst first
     noun = tag_key or "series"
     if state == OK:
         values = [t.value for t in tags if t.value is not None and not math.isnan(t.value)]
