@@ -9,7 +9,31 @@ Unlike ligo-scald every level is computed exactly from the raw points (read back
 already hold data), all three aggregates are kept, every tag combination is kept, and no write is ever dropped:
 bodies are split into batches under influxd's request limit, and while the server is down or slow, batches wait in
 a bounded buffer and are retried with backoff; the caller gets ``BufferFullError`` only when the buffer is full.
+While backing off after influxd could not be reached, each write call probes ``GET /ping`` (short timeout, at most
+every ``PROBE_INTERVAL`` s) and sends the buffer as soon as the server answers, so an outage does not outlast
+itself by the backoff (a heartbeat check would otherwise stay CRITICAL for up to ``retry_max`` s after it).
 InfluxQL is built with quoted identifiers and escaped string literals only.
+
+Pending work (our own bookkeeping, in the same database). Buckets whose aggregates still have to be recomputed —
+the coarse levels (>= 1000 s), which are refreshed only every ``coarse_delay * dt`` s while streaming, and any level
+while raw points wait in the buffer — are marked on the server, so that a writer killed between two refreshes
+leaves its work to the next one instead of stale aggregates:
+
+* retention policy ``"_scald"`` (``DURATION INF``, 52-week shards), measurement ``"_scald/pending"`` — a name no
+  schema can have (``/`` is not allowed in measurement names), so it never collides with user data, and ligo-scald,
+  which reads only the measurements of its schemas, never sees it; ``measurements()`` leaves it out;
+* one point per pending bucket: tags ``level`` (``"1000"`` ...), ``measurement`` (the schema's name) and ``series``
+  (``*`` for the reduction across tags, else ``t`` followed by ``/<value>`` per tag, each value percent-encoded),
+  field ``pending=true``, time = the bucket's start (the time of the aggregate points it stands for);
+* marks are queued *before* the raw points they describe (the buffer is sent in order, so they reach influxd no
+  later than those points); once a level is recomputed, one ``DELETE FROM "_scald/pending" WHERE measurement=...
+  AND level=... AND time in [first, last marked bucket]`` is queued *after* the recomputed aggregate lines, so it
+  runs only once influxd has accepted them. Every mark written before that DELETE belongs to a bucket this writer
+  has just recomputed (marks left by an earlier writer are read before a measurement is first processed), so the
+  range removes nothing still pending. One writer per measurement is assumed, as with ligo-scald;
+* a new Aggregator reads the marks of a measurement before it first recomputes it (first store of it, or
+  ``flush()``/``close()``, which read the marks of every measurement that has a schema) and finishes them; marks of
+  a measurement without a schema are left where they are and logged once.
 """
 from __future__ import annotations
 
@@ -21,6 +45,7 @@ import time as _time
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import quote, unquote
 
 import numpy as np
 
@@ -37,6 +62,14 @@ RAW_RP = "autogen"
 MAX_POINTS = 2000
 BATCH_LINES = 5000  # lines per POST: far below influxd's 25 MB default body limit
 BUFFER_POINTS = 1_000_000  # lines kept while influxd is unreachable
+PENDING_RP = "_scald"  # our bookkeeping (see the module docstring); infinite, so old buckets' marks are kept
+PENDING_MEASUREMENT = "_scald/pending"  # "/" cannot be in a schema's measurement name: no collision possible
+INTERNAL_MEASUREMENTS = frozenset({PENDING_MEASUREMENT})
+PROBE_INTERVAL = 0.5  # s between GET /ping probes while backing off after influxd could not be reached
+PROBE_TIMEOUT = 0.5  # s; a probe must cost a write call little even when the host does not answer at all
+MARKS_PAGE = 10_000  # marks read per query when a new writer picks up an earlier one's pending work
+#: Key of the reduction across tags among a measurement's series (real keys are tuples of strings).
+_ACROSS: tuple = (None,)
 
 
 class AuthError(BackendError):
@@ -45,6 +78,11 @@ class AuthError(BackendError):
 
 class BufferFullError(BackendError):
     """influxd has been unreachable long enough that the write buffer is full; this call stored nothing."""
+
+
+class _UnreachableError(BackendError):
+    """influxd could not be connected to or did not answer in time (as opposed to answering with an error): the
+    case in which a cheap ``/ping`` tells when trying again is worth it."""
 
 
 # -- quoting: the only way names and values get into InfluxQL or line protocol ------------------------------------
@@ -137,9 +175,14 @@ def _level(schema: Schema, start: float, end: float, aggregate: str | None, dt: 
 
 @dataclass
 class _Batch:
+    """One POST waiting in the buffer: line protocol for ``rp``, or (``query``) InfluxQL statements to run once
+    everything queued before them has been accepted."""
+
     rp: str
     body: bytes
-    points: int
+    points: int  # data points (raw and aggregate) in the body: what ``buffered_points`` and ``buffer_size`` count
+    lines: int  # lines in the body, bookkeeping marks included
+    query: bool = False
 
 
 class _Influx:
@@ -152,6 +195,7 @@ class _Influx:
 
         self.hostname, self.port, self.db = hostname, int(port), db
         self.max_points = int(max_points)
+        self.timeout = float(timeout)
         self.schemas = SchemaRegistry()
         username = password = None
         if auth:
@@ -208,39 +252,66 @@ class _Influx:
         except requests.exceptions.SSLError as exc:
             raise BackendError(f"{self.where}: TLS failure: {_first_line(exc)}") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise _Unavailable(f"{self.where}: unreachable: {_first_line(exc)}") from None
+            raise _Unavailable(f"{self.where}: unreachable: {_first_line(exc)}", connect=True) from None
 
     def query(self, q: str, method: str = "GET") -> list[dict]:
         """Run one InfluxQL statement; the series of its result (``[]`` for none). Errors are BackendError."""
+        return self.query_many([q], method)[0]
+
+    def query_many(self, statements: Sequence[str], method: str = "GET") -> list[list[dict]]:
+        """Run ``;``-separated statements in one request (one round trip); the series of each, in order.
+
+        influxd stops at the first statement that fails (the later ones are "not executed"): that one's error is
+        raised as BackendError, naming the statement when there are several.
+        """
         try:
-            response = self._call("query", method, {"q": q, "db": self.db, "epoch": "ns"})
+            response = self._call("query", method, {"q": "; ".join(statements), "db": self.db, "epoch": "ns"})
         except _HTTPError as exc:
             if exc.code in (401, 403):
                 raise AuthError(f"{self.where}: authentication failed ({exc.code}): {exc}") from None
             raise BackendError(f"{self.where}: query failed ({exc.code}): {exc}") from None
         except _Unavailable as exc:
-            raise BackendError(str(exc)) from None
-        result = response.json().get("results", [{}])[0]
-        if "error" in result:
-            if "database not found" in result["error"]:
-                raise BackendError(f"{self.where}: database {self.db!r} does not exist (nothing stored yet?)")
-            raise BackendError(f"{self.where}: query failed: {result['error']}")
-        return result.get("series", [])
+            raise (_UnreachableError if exc.connect else BackendError)(str(exc)) from None
+        results = response.json().get("results") or [{}]
+        out = []
+        for i, statement in enumerate(statements):
+            result = results[i] if i < len(results) else {}
+            if "error" in result:
+                if "database not found" in result["error"]:
+                    raise BackendError(f"{self.where}: database {self.db!r} does not exist (nothing stored yet?)")
+                which = f" ({statement})" if len(statements) > 1 else ""
+                raise BackendError(f"{self.where}: query failed{which}: {result['error']}")
+            out.append(result.get("series", []))
+        return out
 
     # -- schema -----------------------------------------------------------------------------------------------
     def _schema(self, measurement: str) -> Schema:
-        if measurement not in self.schemas:
-            series = self.query(f"SHOW FIELD KEYS FROM {quote_ident(RAW_RP)}.{quote_ident(measurement)}")
-            fields = [v[0] for s in series for v in s.get("values", [])]
-            if fields:
-                tag_series = self.query(f"SHOW TAG KEYS FROM {quote_ident(RAW_RP)}.{quote_ident(measurement)}")
+        """The registered schema, else one inferred from the server (cached): columns from the field keys, tags
+        from the tag keys without ``aggregate``; tag order and column_key are not kept by influxd, so a
+        configured schema is better. Looked for where data exist: raw points (``autogen``), else the first level
+        that holds the measurement — ligo-scald with ``aggregate='max'`` writes no raw points at all."""
+        if measurement not in self.schemas and measurement not in INTERNAL_MEASUREMENTS:
+            name = quote_ident(measurement)
+            fields = _field_keys(self.query(f"SHOW FIELD KEYS FROM {quote_ident(RAW_RP)}.{name}"))
+            rp = RAW_RP if fields else None
+            if rp is None:  # one round trip for every level that exists (a missing RP would stop the statements)
+                existing = {v[0] for s in self.query(f"SHOW RETENTION POLICIES ON {quote_ident(self.db)}")
+                            for v in s.get("values", [])}
+                candidates = [f"{lv}s" for lv in LEVELS if f"{lv}s" in existing]
+                found = self.query_many([f"SHOW FIELD KEYS FROM {quote_ident(c)}.{name}" for c in candidates]
+                                        ) if candidates else []
+                rp, fields = next(((c, _field_keys(f)) for c, f in zip(candidates, found) if _field_keys(f)),
+                                  (None, []))
+            if rp is not None:
+                tag_series = self.query(f"SHOW TAG KEYS FROM {quote_ident(rp)}.{name}")
                 tags = [v[0] for s in tag_series for v in s.get("values", []) if v[0] != "aggregate"]
                 self.schemas.add(make_schema(measurement, fields, None, tags or None))
         return self.schemas.get(measurement)
 
     def measurements(self) -> list[str]:
+        """The measurements on the server, without the across-tags ones and our own bookkeeping."""
         return sorted(v[0] for s in self.query("SHOW MEASUREMENTS") for v in s.get("values", [])
-                      if "_across_" not in v[0])
+                      if "_across_" not in v[0] and v[0] not in INTERNAL_MEASUREMENTS)
 
     def _source(self, schema: Schema, level: int, across: bool) -> str:
         rp = RAW_RP if level == 0 else f"{level}s"
@@ -346,7 +417,15 @@ class _HTTPError(Exception):
 
 
 class _Unavailable(Exception):
-    """The server could not be reached or answered 5xx: worth retrying."""
+    """The server could not be reached (``connect``) or answered 5xx: worth retrying."""
+
+    def __init__(self, message: str, connect: bool = False):
+        super().__init__(message)
+        self.connect = connect
+
+
+def _field_keys(series: list[dict]) -> list[str]:
+    return [v[0] for s in series for v in s.get("values", [])]
 
 
 def _message(content: Any) -> str:
@@ -373,7 +452,9 @@ class Aggregator(_Influx):
 
     ``buffer_size`` bounds how many points wait while influxd is unreachable; ``retry_max`` caps the backoff
     between retries (seconds); ``batch_size`` is the number of lines per POST. ``raw_retention`` (seconds, ≥ 3600)
-    sets the duration of the default retention policy that holds raw points.
+    sets the duration of the default retention policy that holds raw points. Coarse levels (>= 1000 s) are
+    recomputed at most every ``coarse_delay * dt`` seconds while streaming (their buckets hold many raw points);
+    what is still to do is marked on the server (module docstring), so a crash between two refreshes loses none of it.
     """
 
     def __init__(self, hostname: str = "localhost", port: int = 8086, db: str = "mydb", auth: bool = False,
@@ -389,8 +470,15 @@ class Aggregator(_Influx):
         self._buffered = 0
         self._failures = 0
         self._next_try = 0.0
+        self._probe = False  # the last failure was "could not connect": a /ping may end the backoff early
+        self._last_probe = -math.inf
         self._ready = False  # database and retention policies exist
-        self._pending: dict[str, dict[int, dict[tuple[str, ...], set[int]]]] = {}
+        # Buckets to recompute: measurement -> level -> series (tag tuple, or _ACROSS) -> bucket numbers.
+        self._pending: dict[str, dict[int, dict[tuple, set[int]]]] = {}
+        # Marks queued or on the server: measurement -> level -> [first, last] bucket number (what a DELETE spans).
+        self._marked: dict[str, dict[int, list[int]]] = {}
+        self._marks_read: set[str] = set()  # measurements whose marks on the server are in _pending
+        self._orphans: set[str] = set()  # measurements with marks but no schema here, already logged
         self._last_run: dict[tuple[str, int], float] = {}
         try:
             self._setup()
@@ -410,6 +498,12 @@ class Aggregator(_Influx):
                               f"DURATION {hours}h")
         for q in statements:
             self.query(q, method="POST")
+        try:
+            self.query(f"CREATE RETENTION POLICY {quote_ident(PENDING_RP)} ON {quote_ident(self.db)} "
+                       "DURATION INF REPLICATION 1 SHARD DURATION 52w", method="POST")
+        except BackendError as exc:
+            if "already exists" not in str(exc):  # made by hand with other settings: still ours to use
+                raise
         self._ready = True
 
     # -- public write API -------------------------------------------------------------------------------------
@@ -422,6 +516,7 @@ class Aggregator(_Influx):
         return self._store(schema, batches)
 
     def store_rows(self, measurement: str, data: Mapping[Any, Any], aggregate: str | None = None) -> int:
+        """Store ``{tags: [{'time': t, 'fields': {col: v}}, ...]}`` (see ``store_columns``)."""
         schema = self.schemas.get(measurement)
         batches = normalize_rows(schema, data)
         _check_tags(schema, batches)
@@ -435,23 +530,20 @@ class Aggregator(_Influx):
 
     @property
     def buffered_points(self) -> int:
+        """Data points (raw and aggregate) accepted but not yet on the server."""
         return self._buffered
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Send everything buffered and bring every level up to date; BackendError if influxd stays away."""
+        """Send everything buffered and bring every level up to date — including the pending work an earlier
+        writer left on the server for any measurement this one has a schema for; BackendError if influxd stays
+        away (nothing is dropped: the buffer and the pending buckets are kept for the next try)."""
         deadline = _time.monotonic() + timeout
-        while self._buffer:
-            self._next_try = 0.0
-            self._drain()
-            if self._buffer:
-                if _time.monotonic() >= deadline:
-                    raise BackendError(f"{self.where}: {self._buffered} points still buffered: server unreachable")
-                _time.sleep(min(0.5, max(deadline - _time.monotonic(), 0)))
+        self._send_all(deadline)
+        self._read_all_marks()
         for measurement in list(self._pending):
-            self._process(self.schemas.get(measurement), force=True)
-        self._drain()
-        if self._buffer:
-            raise BackendError(f"{self.where}: {self._buffered} points still buffered: server unreachable")
+            if self._pending[measurement] and measurement in self.schemas:
+                self._process(self.schemas.get(measurement), force=True, strict=True)
+                self._send_all(deadline)  # recomputing needs an empty buffer (it reads the server's raw points)
 
     def close(self) -> None:
         try:
@@ -462,60 +554,102 @@ class Aggregator(_Influx):
     # -- write path -------------------------------------------------------------------------------------------
     def _store(self, schema: Schema, batches: list[SeriesBatch]) -> int:
         points = sum(len(b.time) for b in batches)
+        earlier: BackendError | None = None
+        if self._buffer:  # an earlier call's points still wait: influxd may be back; sending them first also lets
+            try:          # this call's aggregates be computed from a complete server copy
+                self._drain()
+            except BackendError as exc:  # about earlier points: this call is stored all the same, then it is raised
+                earlier = exc
         if self._buffer and self._buffered + points > self.buffer_size:
-            self._drain()
-            if self._buffer and self._buffered + points > self.buffer_size:
-                raise BufferFullError(f"{self.where}: unreachable and the write buffer is full "
-                                      f"({self._buffered} of {self.buffer_size} points); nothing of this call was "
-                                      "stored — retry later or raise buffer_size")
+            raise BufferFullError(f"{self.where}: unreachable and the write buffer is full "
+                                  f"({self._buffered} of {self.buffer_size} points); nothing of this call was "
+                                  "stored — retry later or raise buffer_size") from earlier
         rows_by_tags = {}
         for batch in batches:
             order = np.argsort(batch.time, kind="stable")
             t, v = batch.time[order], batch.values[order]
             last = np.concatenate((t[1:] != t[:-1], [True]))
             rows_by_tags[batch.tags] = (t[last], v[last])
-        # Buckets to recompute, per level and series; the across-tags series is keyed "*".
+        # Buckets to recompute, per level and series, and those among them that were not pending yet.
         pending = self._pending.setdefault(schema.measurement, {})
+        added: dict[int, dict[tuple, set[int]]] = {}
         for tags, (t, _) in rows_by_tags.items():
             for level in LEVELS:
-                b = np.unique(np.floor(t / level).astype(np.int64)).tolist()
-                pending.setdefault(level, {}).setdefault(tags, set()).update(b)
-                if schema.tags:
-                    pending[level].setdefault(("*",), set()).update(b)
+                buckets = set(np.unique(np.floor(t / level).astype(np.int64)).tolist())
+                for key in (tags, _ACROSS) if schema.tags else (tags,):
+                    have = pending.setdefault(level, {}).setdefault(key, set())
+                    fresh = buckets - have
+                    if fresh:
+                        have |= fresh
+                        added.setdefault(level, {}).setdefault(key, set()).update(fresh)
         self._process(schema, force=False, new=rows_by_tags)
+        later = {level: per for level, per in added.items() if pending.get(level)}  # levels this call left pending
+        if later:
+            self._mark(schema.measurement, later)  # queued before the raw points: on the server no later than them
         for tags, (t, v) in rows_by_tags.items():
-            self._enqueue(RAW_RP, _lines(_escape_measurement(schema.measurement), _tagset(schema.tags, tags), schema.columns,
-                                         gps_to_ns(t), v))
-        self._drain()
+            self._enqueue(RAW_RP, _lines(_escape_measurement(schema.measurement), _tagset(schema.tags, tags),
+                                         schema.columns, gps_to_ns(t), v))
+        try:
+            self._drain()
+        except BackendError:
+            if earlier is not None:
+                log.error("%s", earlier)
+            raise
+        if earlier is not None:
+            raise earlier
         return points
 
-    def _process(self, schema: Schema, force: bool, new: Mapping[tuple[str, ...], tuple] | None = None) -> None:
-        """Recompute the pending buckets of the due levels from the raw points (server's + this call's)."""
+    def _process(self, schema: Schema, force: bool, new: Mapping[tuple[str, ...], tuple] | None = None,
+                 strict: bool = False) -> None:
+        """Recompute the pending buckets of the due levels from the raw points (server's + this call's), then
+        queue the DELETE of those levels' marks after the recomputed lines. Deferred (logged) when the server
+        cannot be read; with ``strict`` (flush), that is raised instead."""
         if self._buffer:  # raw points still waiting to be sent: the server's copy is incomplete, recompute later
+            if strict:
+                raise BackendError(f"{self.where}: {self._buffered} points still buffered: server unreachable")
             return
-        pending = self._pending.get(schema.measurement, {})
-        due = [lv for lv in due_levels(self._last_run, schema.measurement, LEVELS, force, self.coarse_delay,
-                                       _time.monotonic()) if pending.get(lv)]
+        m = schema.measurement
+        try:
+            self._read_marks(schema)  # an earlier writer's pending work joins ours before any DELETE of marks
+        except BackendError as exc:
+            if strict:
+                raise
+            log.warning("%s: aggregates deferred: %s", m, exc)
+            return
+        pending = self._pending.get(m, {})
+        due = [lv for lv in due_levels(self._last_run, m, LEVELS, force, self.coarse_delay, _time.monotonic())
+               if pending.get(lv)]
         if not due:
             return
         intervals = _intervals({lv: pending[lv] for lv in due})
         try:
             stored = self._read_raw(schema, intervals)
         except BackendError as exc:
-            log.warning("%s: aggregates deferred: %s", schema.measurement, exc)
+            if strict:
+                raise
+            log.warning("%s: aggregates deferred: %s", m, exc)
             return
         raw = _merge(stored, new or {})
         now = _time.monotonic()
         key = schema.columns.index(schema.column_key)
-        m = _escape_measurement(schema.measurement)
-        across_name = _escape_measurement(f"{schema.measurement}_across_{schema.tag_key}s") if schema.tags else m
-        work: dict[tuple[str, ...], dict[int, np.ndarray]] = defaultdict(dict)
+        name = _escape_measurement(m)
+        across_name = _escape_measurement(f"{m}_across_{schema.tag_key}s") if schema.tags else name
+        work: dict[tuple, dict[int, np.ndarray]] = defaultdict(dict)
+        marked = self._marked.get(m, {})
+        clear = []
         for level in due:
-            self._last_run[(schema.measurement, level)] = now
+            self._last_run[(m, level)] = now
             for tags, buckets in pending.pop(level).items():
                 work[tags][level] = np.fromiter(buckets, dtype=np.int64, count=len(buckets))
+            span = marked.pop(level, None)
+            if span is not None:
+                lo_ns, hi_ns = gps_to_ns([span[0] * level, span[1] * level]).tolist()
+                clear.append(f"DELETE FROM {quote_ident(PENDING_MEASUREMENT)} WHERE "
+                             f"{quote_ident('measurement')} = {quote_literal(m)} AND "
+                             f"{quote_ident('level')} = {quote_literal(str(level))} AND "
+                             f"time >= {lo_ns} AND time <= {hi_ns}")
         for tags, levels in work.items():
-            across = tags == ("*",) and bool(schema.tags)
+            across = tags == _ACROSS and bool(schema.tags)
             if across:
                 parts = [(i, raw[k]) for i, k in enumerate(sorted(raw)) if len(raw[k][0])]
                 if not parts:
@@ -535,9 +669,11 @@ class Aggregator(_Influx):
             tagset = "" if across else _tagset(schema.tags, tags)
             for level, dec in decimate_levels(t, v[:, key], masks, src).items():  # one ranking, every level
                 ns = gps_to_ns(dec.starts)
-                for name in AGGREGATES:
-                    self._enqueue(f"{level}s", _lines(across_name if across else m, tagset + f",aggregate={name}",
-                                                      schema.columns, ns, v[dec.index[name]]))
+                for agg in AGGREGATES:
+                    self._enqueue(f"{level}s", _lines(across_name if across else name, tagset + f",aggregate={agg}",
+                                                      schema.columns, ns, v[dec.index[agg]]))
+        if clear:  # after the recomputed lines: the marks go only once influxd has accepted those
+            self._buffer.append(_Batch("", "; ".join(clear).encode("utf-8"), 0, 0, query=True))
 
     def _read_raw(self, schema: Schema, intervals: list[tuple[float, float]]) -> dict[tuple[str, ...], tuple]:
         """Raw points already on the server in the given GPS intervals, per tag combination."""
@@ -558,16 +694,126 @@ class Aggregator(_Influx):
             result[key] = (ns_to_gps(arr[:, 0].astype(np.int64)), arr[:, 1:])
         return result
 
+    # -- pending marks on the server (module docstring) ------------------------------------------------------
+    def _marks_source(self) -> str:
+        return f"{quote_ident(self.db)}.{quote_ident(PENDING_RP)}.{quote_ident(PENDING_MEASUREMENT)}"
+
+    def _note_marked(self, measurement: str, level: int, lo: int, hi: int) -> None:
+        span = self._marked.setdefault(measurement, {}).get(level)
+        if span is None:
+            self._marked[measurement][level] = [lo, hi]
+        else:
+            span[0], span[1] = min(span[0], lo), max(span[1], hi)
+
+    def _mark(self, measurement: str, per_level: Mapping[int, Mapping[tuple, set[int]]]) -> None:
+        """Queue one mark per pending bucket (not counted as buffered points: bookkeeping, bounded by the
+        buckets)."""
+        lines = []
+        for level, per in per_level.items():
+            prefix = (f"{_escape_measurement(PENDING_MEASUREMENT)},level={level},"
+                      f"measurement={_escape_key(measurement)},series=")
+            lo, hi = math.inf, -math.inf
+            for key, buckets in per.items():
+                b = np.fromiter(buckets, dtype=np.int64, count=len(buckets))
+                head = f"{prefix}{_series_tag(key)} pending=true "
+                lines.extend(head + str(ns) for ns in gps_to_ns(b.astype(np.float64) * level).tolist())
+                lo, hi = min(lo, int(b.min())), max(hi, int(b.max()))
+            self._note_marked(measurement, level, lo, hi)
+        self._enqueue(PENDING_RP, lines, counted=False)
+
+    def _read_marks(self, schema: Schema) -> None:
+        """Once per measurement, before it is first recomputed: the marks on the server (an earlier writer's, if
+        it died with work pending) join the pending buckets, so they are finished and no DELETE of marks can
+        remove one whose bucket was not recomputed."""
+        m = schema.measurement
+        if m in self._marks_read:
+            return
+        self._setup()
+        rows: list[list] = []
+        while True:
+            page = [v for s in self.query(
+                f"SELECT {quote_ident('pending')}, {quote_ident('level')}, {quote_ident('series')} "
+                f"FROM {self._marks_source()} WHERE {quote_ident('measurement')} = {quote_literal(m)} "
+                f"LIMIT {MARKS_PAGE} OFFSET {len(rows)}") for v in s.get("values", [])]
+            rows.extend(page)
+            if len(page) < MARKS_PAGE:
+                break
+        self._marks_read.add(m)
+        if not rows:
+            return
+        starts = ns_to_gps([r[0] for r in rows]).tolist()
+        pending = self._pending.setdefault(m, {})
+        found: dict[int, list[int]] = defaultdict(list)
+        bad = 0
+        for start, (_, _, level_text, series_text) in zip(starts, rows):
+            level = int(level_text) if str(level_text).isdigit() else 0
+            series = _series_key(series_text, schema)
+            if level not in LEVELS or series is None:
+                bad += 1
+                continue
+            bucket = int(math.floor(start / level + 0.5))  # marks carry a bucket's start: a multiple of level
+            pending.setdefault(level, {}).setdefault(series, set()).add(bucket)
+            found[level].append(bucket)
+        for level, buckets in found.items():
+            self._note_marked(m, level, min(buckets), max(buckets))
+        log.info("%s: %s: %d pending buckets left by an earlier writer, to be recomputed", self.where, m,
+                 len(rows) - bad)
+        if bad:
+            log.warning("%s: %s: %d pending marks not understood (level or series), ignored", self.where, m, bad)
+
+    def _read_all_marks(self) -> None:
+        """Read the marks of every measurement that has any and a schema here; log once each one without."""
+        self._setup()
+        for s in self.query(f"SELECT count({quote_ident('pending')}) FROM {self._marks_source()} "
+                            f"GROUP BY {quote_ident('measurement')}"):
+            name = s.get("tags", {}).get("measurement", "")
+            if name in self.schemas:
+                self._read_marks(self.schemas.get(name))
+            elif name not in self._orphans:
+                self._orphans.add(name)
+                count = s["values"][0][1] if s.get("values") else 0
+                log.warning("%s: %s pending buckets of measurement %r left by an earlier writer; no schema for it "
+                            "here, so they are left for a writer that has one", self.where, count, name)
+
     # -- buffered, batched sending ----------------------------------------------------------------------------
-    def _enqueue(self, rp: str, lines: list[str]) -> None:
+    def _enqueue(self, rp: str, lines: list[str], counted: bool = True) -> None:
         for i in range(0, len(lines), self.batch_size):
             chunk = lines[i:i + self.batch_size]
-            self._buffer.append(_Batch(rp, ("\n".join(chunk) + "\n").encode("utf-8"), len(chunk)))
-            self._buffered += len(chunk)
+            points = len(chunk) if counted else 0
+            self._buffer.append(_Batch(rp, ("\n".join(chunk) + "\n").encode("utf-8"), points, len(chunk)))
+            self._buffered += points
+
+    def _send_all(self, deadline: float) -> None:
+        """Send the whole buffer, trying every 0.5 s until ``deadline``; BackendError if it cannot."""
+        while self._buffer:
+            self._next_try = 0.0
+            self._drain()
+            if self._buffer:
+                if _time.monotonic() >= deadline:
+                    raise BackendError(f"{self.where}: {self._buffered} points still buffered: server unreachable")
+                _time.sleep(min(0.5, max(deadline - _time.monotonic(), 0)))
+
+    def _answering(self) -> bool:
+        """While backing off because influxd could not be reached: has it come back? A ``GET /ping`` with a
+        short timeout, at most every PROBE_INTERVAL s, so the buffer goes out within about that much of the
+        server's return instead of at the end of a backoff of up to ``retry_max`` s."""
+        now = _time.monotonic()
+        if not self._probe or now - self._last_probe < PROBE_INTERVAL:
+            return False
+        self._last_probe = now
+        import requests
+
+        try:
+            response = self.client._session.get(f"{self.client._baseurl}/ping", timeout=min(PROBE_TIMEOUT,
+                                                 self.timeout), verify=self.client._verify_ssl,
+                                                 proxies=self.client._proxies)
+        except requests.exceptions.RequestException:
+            return False
+        return response.status_code == 204
 
     def _drain(self) -> None:
         """Send buffered batches in order; stop at the first failure and retry later with backoff."""
-        if not self._buffer or _time.monotonic() < self._next_try:
+        if not self._buffer or (_time.monotonic() < self._next_try and not self._answering()):
             return
         try:
             self._setup()
@@ -575,21 +821,25 @@ class Aggregator(_Influx):
             self._backoff(exc)
             raise AuthError(f"{exc}; {self._buffered} points kept in the buffer") from None
         except BackendError as exc:
-            self._backoff(exc)
+            self._backoff(exc, probe=isinstance(exc, _UnreachableError))
             return
+        setup_again = True
         while self._buffer:
             batch = self._buffer[0]
             try:
-                self._call("write", "POST", {"db": self.db, "rp": batch.rp, "precision": "n"}, batch.body, 204)
+                if batch.query:
+                    self._run_queued(batch)
+                else:
+                    self._call("write", "POST", {"db": self.db, "rp": batch.rp, "precision": "n"}, batch.body, 204)
             except _Unavailable as exc:
-                self._backoff(exc)
+                self._backoff(exc, probe=exc.connect)
                 return
             except _HTTPError as exc:
-                if exc.code == 413 and batch.points > 1:  # too large for this server: halve it and go on
+                if exc.code == 413 and batch.lines > 1:  # too large for this server: halve it and go on
                     self._split_head()
                     continue
-                if exc.code == 404 and "database not found" in str(exc):
-                    self._ready = False
+                if setup_again and ("database not found" in str(exc) or "retention policy not found" in str(exc)):
+                    self._ready, setup_again = False, False  # dropped behind our back: create it again, once
                     self._setup()
                     continue
                 if exc.code in (401, 403):
@@ -598,26 +848,60 @@ class Aggregator(_Influx):
                                     f"{self._buffered} points kept in the buffer") from None
                 self._buffer.popleft()  # the server refuses these lines for good (e.g. a field type conflict)
                 self._buffered -= batch.points
-                raise BackendError(f"{self.where}: influxd refused {batch.points} points for RP {batch.rp!r} "
+                if batch.query:
+                    log.warning("%s: could not clear pending marks (%s): %s; they will only cause a recomputation",
+                                self.where, exc.code, exc)
+                    continue
+                raise BackendError(f"{self.where}: influxd refused {batch.lines} points for RP {batch.rp!r} "
                                    f"({exc.code}): {exc}") from None
             self._buffer.popleft()
             self._buffered -= batch.points
+            setup_again = True
             if self._failures:
                 log.info("%s: reachable again; buffered points sent", self.where)
-            self._failures = 0
+            self._failures, self._probe = 0, False
+
+    def _run_queued(self, batch: _Batch) -> None:
+        """Run queued statements (DELETEs of marks); a statement influxd rejects is logged, not retried: a mark
+        left behind only makes a later writer recompute a bucket again."""
+        response = self._call("query", "POST", {"q": batch.body.decode("utf-8"), "db": self.db}, None, 200)
+        for result in response.json().get("results", []):
+            if "error" in result:
+                log.warning("%s: could not clear pending marks: %s", self.where, result["error"])
 
     def _split_head(self) -> None:
         batch = self._buffer.popleft()
         lines = batch.body.decode("utf-8").rstrip("\n").split("\n")
         half = len(lines) // 2
         for part in (lines[half:], lines[:half]):
-            self._buffer.appendleft(_Batch(batch.rp, ("\n".join(part) + "\n").encode("utf-8"), len(part)))
+            self._buffer.appendleft(_Batch(batch.rp, ("\n".join(part) + "\n").encode("utf-8"),
+                                           len(part) if batch.points else 0, len(part)))
 
-    def _backoff(self, exc: Exception) -> None:
+    def _backoff(self, exc: Exception, probe: bool = False) -> None:
         self._failures += 1
+        self._probe = probe
         delay = min(self.retry_max, 0.5 * 2 ** min(self._failures - 1, 16))
         self._next_try = _time.monotonic() + delay
-        log.warning("%s; %d points buffered, retrying in %.1f s", exc, self._buffered, delay)
+        log.warning("%s; %d points buffered, retrying in %.1f s%s", exc, self._buffered, delay,
+                    " (or as soon as it answers /ping)" if probe else "")
+
+
+def _series_tag(key: tuple) -> str:
+    """A series of a measurement as a mark's ``series`` tag: ``*`` across tags, else ``t`` + ``/value`` per tag,
+    percent-encoded (nothing left that line protocol would need to escape)."""
+    if key == _ACROSS:
+        return "*"
+    return "t" + "".join("/" + quote(value, safe="") for value in key)
+
+
+def _series_key(text: str, schema: Schema) -> tuple | None:
+    """The inverse of ``_series_tag`` for ``schema``; None for a tag that cannot be one of its series."""
+    if text == "*":
+        return _ACROSS if schema.tags else None
+    if not isinstance(text, str) or not text.startswith("t"):
+        return None
+    values = tuple(unquote(v) for v in text[1:].split("/")[1:])
+    return values if len(values) == len(schema.tags) else None
 
 
 def _tagset(names: Sequence[str], values: Sequence[str]) -> str:
