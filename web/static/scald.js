@@ -262,7 +262,8 @@
     function matches(c) {
       if (board.hidden.has(stateOf(c))) return false;
       if (!board.filter) return true;
-      const hay = [c.name, c.summary, c.type, c.schema, stateOf(c), c.stale ? "stale" : ""].join(" ").toLowerCase();
+      const hay = [c.name, c.summary, c.type, c.schema, stateOf(c), c.stale ? "stale" : "",
+        c.source === "evaluated" ? "live" : ""].join(" ").toLowerCase();
       return board.filter.split(/\s+/).every((word) => hay.includes(word));
     }
 
@@ -278,7 +279,7 @@
           render();
         },
       }, `${s} ${n[s]}`)));
-      if (n.STALE) box.append(h("span", { class: "badge stale", title: "Checks whose result has expired" }, `STALE ${n.STALE}`));
+      if (n.STALE) box.append(h("span", { class: "badge stale", title: "Checks whose status file the daemon has not updated" }, `STALE ${n.STALE}`));
     }
 
     function lastChangeCell(c) {
