@@ -5,6 +5,7 @@ import http.server
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -171,20 +172,27 @@ def test_created_gps_and_multi_line_text(tmp_path):
     (json.dumps({"status_intervals": []}), "no status_intervals"),
     (json.dumps({"status_intervals": [{"num_status": 7, "txt_status": "?"}]}), "invalid num_status 7"),
     (json.dumps({"status_intervals": [{"num_status": True, "txt_status": "?"}]}), "invalid num_status"),
+    ('{"created_unix": NaN, "status_intervals": [{"num_status": 0}]}', "created_unix must be a number"),
+    (json.dumps({"created_unix": 1e9, "status_intervals": [{"num_status": 0, "start_sec": True}]}),
+     "status_intervals[0]: start_sec must be a number of seconds, got true"),
+    (json.dumps({"created_gps": "1e9", "status_intervals": [{"num_status": 0}]}), "created_gps must be a number"),
 ])
 def test_broken_documents_are_unknown(tmp_path, text, reason):
     code, out = plugin("--status-file", write(tmp_path, text, "bad.json"))
     assert code == 3 and reason in out
+    assert out.count("\n") == 1 and "Error" not in out, out  # one line, no exception class
 
 
 class _Slow(http.server.BaseHTTPRequestHandler):
     delay = 0.0
     body = b"{}"
+    status = 200
+    content_type = "application/json"
 
     def do_GET(self):  # noqa: N802 - http.server's naming
         time.sleep(self.delay)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_response(self.status)
+        self.send_header("Content-Type", self.content_type)
         self.end_headers()
         self.wfile.write(self.body)
 
@@ -203,7 +211,7 @@ def http_server():
 
 def test_status_url_and_timeout(http_server):
     _Slow.body = json.dumps(document(time.time() - 1, states=((0, 60, 0, "url ok"),))).encode()
-    _Slow.delay = 0.0
+    _Slow.delay, _Slow.status, _Slow.content_type = 0.0, 200, "application/json"
     url = f"http://127.0.0.1:{http_server.server_address[1]}/status/lat.json"
     assert plugin("--status-file", url) == (0, "SCALD LAT OK - url ok\n")
     _Slow.delay = 5.0
@@ -211,6 +219,48 @@ def test_status_url_and_timeout(http_server):
     code, out = plugin("--status-file", url, "-t", "1")
     assert code == 3 and "SCALD" in out and "UNKNOWN" in out
     assert time.monotonic() - start < 4
+
+
+@pytest.fixture
+def scald_serve(store):
+    """A real ``scald serve`` (waitress) on 127.0.0.1 over the test store; no status_dir: answers are evaluated."""
+    scald = str(Path(sys.executable).parent / "scald")
+    proc = subprocess.Popen([scald, "serve", "-c", str(store / "scald.yml"), "--port", "0", "--threads", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
+        assert match, (line, proc.stderr.read() if proc.poll() is not None else "")
+        yield match.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_status_url_answering_an_error_says_the_http_status_and_the_servers_reason(scald_serve):
+    url = f"{scald_serve}/api/nagios/nope"
+    assert plugin("--status-file", url) == (3, f"SCALD NOPE UNKNOWN - HTTP 404 from {url}: unknown check 'nope'\n")
+    code, out = plugin("--status-file", f"{scald_serve}/api/nagios/lat_max")  # a known check: evaluated, WARNING
+    assert code == 1 and out.startswith("SCALD LAT_MAX WARNING - 1 WARNING of 2 job: job=0002 | "), out
+
+
+def test_status_url_errors_are_one_plain_line(http_server):
+    base = f"http://127.0.0.1:{http_server.server_address[1]}"
+    _Slow.delay, _Slow.status = 0.0, 500
+    _Slow.content_type, _Slow.body = "text/html", b"<html><body><h1>Oops</h1></body></html>"
+    assert plugin("--status-file", f"{base}/a.json") == (3, f"SCALD A UNKNOWN - HTTP 500 from {base}/a.json: "
+                                                            "Internal Server Error\n")
+    _Slow.status, _Slow.content_type, _Slow.body = 503, "text/plain", b"backend down\nretry later"
+    assert plugin("--status-file", f"{base}/b") == (3, f"SCALD B UNKNOWN - HTTP 503 from {base}/b: backend down\n")
+    _Slow.status, _Slow.content_type, _Slow.body = 200, "application/json", b"<html>not json</html>"
+    code, out = plugin("--status-file", f"{base}/c.json")
+    assert code == 3 and out.startswith(f"SCALD C UNKNOWN - {base}/c.json is not a status document: not JSON ("), out
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert plugin("--status-file", f"http://127.0.0.1:{port}/x.json") == \
+        (3, f"SCALD X UNKNOWN - cannot reach http://127.0.0.1:{port}/x.json: Connection refused\n")
+    _Slow.status = 200
 
 
 # -- store modes ---------------------------------------------------------------------------------------------------
