@@ -372,6 +372,52 @@ class _Influx:
             out[tuple(s.get("tags", {}).get(t, "") for t in schema.tags)] = _points(s["values"], level)
         return dict(sorted(out.items()))
 
+    #: Reductions InfluxQL computes exactly as ``levels.REDUCE`` does (selectors: a value of the data). Its
+    #: median() averages the two middle values of an even count, unlike median_high: medians read the points.
+    SERVER_REDUCE = {"max": "max", "min": "min", "latest": "last"}
+
+    def retrieve_reduced_by_tag(self, measurement: str, start: float, end: float, column: str, reduce: str,
+                                aggregate: str | None = None, dt: int | None = None) -> dict[tuple[str, ...], float]:
+        """``{tag_values: value}`` of each combination's points in [start, end]; max, min and latest computed by
+        influxd (a 300 s window of 100 tags at 1 Hz: ~14 ms instead of ~150 ms to ship and parse the points)."""
+        from .levels import REDUCE
+
+        if reduce not in self.SERVER_REDUCE:
+            found = self.retrieve_timeseries_by_tag(measurement, start, end, column, aggregate=aggregate, dt=dt)
+            return {key: REDUCE[reduce](values) for key, (_, values) in found.items() if values}
+        start, end = check_range(start, end)
+        schema = self._schema(measurement)
+        self._column_index(schema, column)
+        level, agg = _level(schema, start, end, aggregate, dt, self.max_points)
+        group = ",".join(quote_ident(t) for t in schema.tags)
+        q = (f"SELECT {self.SERVER_REDUCE[reduce]}({quote_ident(column)}) FROM {self._source(schema, level, False)}"
+             f"{self._where(start, end, agg, None)}" + (f" GROUP BY {group}" if group else ""))
+        out = {}
+        for s in self.query(q):
+            value = s["values"][0][1]
+            if value is not None:
+                out[tuple(s.get("tags", {}).get(t, "") for t in schema.tags)] = value
+        return dict(sorted(out.items()))
+
+    def retrieve_reduced(self, measurement: str, start: float, end: float, column: str, reduce: str,
+                         tags: Any = None, aggregate: str | None = None, dt: int | None = None) -> float | None:
+        """One series' (or, with ``tags`` None, the reduction across tags') points reduced to one value."""
+        from .levels import REDUCE
+
+        if reduce not in self.SERVER_REDUCE:
+            _, values = self.retrieve_timeseries(measurement, start, end, column, tags=tags, aggregate=aggregate,
+                                                 dt=dt)
+            return REDUCE[reduce](values) if values else None
+        start, end = check_range(start, end)
+        schema = self._schema(measurement)
+        self._column_index(schema, column)
+        level, agg = _level(schema, start, end, aggregate, dt, self.max_points)
+        where_tags = self._tag_filter(schema, tags)
+        q = (f"SELECT {self.SERVER_REDUCE[reduce]}({quote_ident(column)}) "
+             f"FROM {self._source(schema, level, where_tags is None)}{self._where(start, end, agg, where_tags)}")
+        series = self.query(q)
+        return series[0]["values"][0][1] if series and series[0].get("values") else None
+
     def retrieve_latest(self, measurement: str, column: str, tags: Any = None, aggregate: str | None = None,
                         dt: int | None = None, num_latest: int = 1) -> tuple[list[float], list[float]]:
         schema = self._schema(measurement)

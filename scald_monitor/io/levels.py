@@ -23,6 +23,16 @@ RAW = 0
 FINEST_FIRST = (RAW,) + LEVELS
 
 
+def median_high(values: Sequence[float]) -> float:
+    """``statistics.median_high`` (a value of the data, never an average), without importing ``statistics``."""
+    return sorted(values)[len(values) // 2]
+
+
+#: How a threshold reduces the points of its window to one value; every store's ``retrieve_reduced*`` gives
+#: exactly these (a server may compute them, e.g. InfluxQL's max(), but must agree).
+REDUCE = {"max": max, "min": min, "median": median_high, "latest": lambda values: values[-1]}
+
+
 class Source(FrozenRecord):
     """Which level (0 = raw points) and which stored aggregate a read was answered from."""
 
@@ -119,6 +129,38 @@ def read_window_by_tag(store: Any, measurement: str, start: float, end: float, c
             if found:
                 return Source(level, aggregate), found
     return None, {}
+
+
+def reduce_window_by_tag(store: Any, measurement: str, start: float, end: float, column: str, reduce: str,
+                         aggregates: Sequence[str] = ("max",), levels: Sequence[int] = FINEST_FIRST
+                         ) -> tuple[Source | None, dict[tuple[str, ...], float]]:
+    """As :func:`read_window_by_tag`, each combination's points reduced to one value (``REDUCE[reduce]``) by the
+    store, which may do it server-side: a window of raw points need not cross the network."""
+    for level in _levels(store, levels):
+        for aggregate in ((None,) if level == RAW else aggregates):
+            found = store.retrieve_reduced_by_tag(measurement, start, end, column, reduce, aggregate=aggregate,
+                                                  dt=None if level == RAW else level)
+            if found:
+                return Source(level, aggregate), found
+    return None, {}
+
+
+def reduce_window(store: Any, measurement: str, start: float, end: float, column: str, reduce: str,
+                  tags: Any = None, aggregates: Sequence[str] = ("max",), levels: Sequence[int] = FINEST_FIRST
+                  ) -> tuple[Source | None, float | None]:
+    """As :func:`read_window`, the points reduced to one value (None when no level has any)."""
+    for level in _levels(store, levels):
+        for aggregate in ((None,) if level == RAW else aggregates):
+            value = store.retrieve_reduced(measurement, start, end, column, reduce, tags=tags, aggregate=aggregate,
+                                           dt=None if level == RAW else level)
+            if value is not None:
+                return Source(level, aggregate), value
+            if tags is None and level != RAW and _has_tags(store, measurement):
+                by_tag = store.retrieve_timeseries_by_tag(measurement, start, end, column, aggregate=aggregate,
+                                                          dt=level)
+                if by_tag:
+                    return Source(level, aggregate, merged=True), REDUCE[reduce](_merge(by_tag.values())[1])
+    return None, None
 
 
 def read_newest_by_tag(store: Any, measurement: str, column: str, aggregates: Sequence[str] = AGGREGATES[::-1]

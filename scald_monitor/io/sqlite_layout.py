@@ -280,6 +280,25 @@ class StoreBase:
             raise ValueError(f"aggregate {aggregate!r} is not one of {', '.join(AGGREGATES)}")
         return pick_level(start, end, dt, self.max_points), AGG_CODE[aggregate]
 
+    # -- reductions (both SQLite readers: they read the points, then reduce them here) ----------------------------
+    def retrieve_reduced_by_tag(self, measurement: str, start: float, end: float, column: str, reduce: str,
+                                aggregate: str | None = None, dt: int | None = None) -> dict[tuple[str, ...], float]:
+        """``{tag_values: value}``: each combination's points in [start, end] reduced by ``levels.REDUCE[reduce]``
+        (the combinations without points left out); ``aggregate``/``dt`` as for ``retrieve_timeseries_by_tag``."""
+        from .levels import REDUCE
+
+        func = REDUCE[reduce]
+        found = self.retrieve_timeseries_by_tag(measurement, start, end, column, aggregate=aggregate, dt=dt)
+        return {key: func(values) for key, (_, values) in found.items() if values}
+
+    def retrieve_reduced(self, measurement: str, start: float, end: float, column: str, reduce: str,
+                         tags: Any = None, aggregate: str | None = None, dt: int | None = None) -> float | None:
+        """One series' (or, with ``tags`` None, the reduction across tags') points reduced to one value."""
+        from .levels import REDUCE
+
+        _, values = self.retrieve_timeseries(measurement, start, end, column, tags=tags, aggregate=aggregate, dt=dt)
+        return REDUCE[reduce](values) if values else None
+
     def _column_index(self, schema: Schema, column: str, level: int) -> int:
         if column not in schema.columns:
             raise ValueError(f"{schema.measurement}: unknown column {column!r}; the schema has {list(schema.columns)}")

@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 import time as _time
 
-from ..io.levels import FINEST_FIRST, aggregates_to_try, levels_from, read_newest, read_newest_by_tag, read_window, read_window_by_tag
+from ..io.levels import (FINEST_FIRST, aggregates_to_try, levels_from, read_newest, read_newest_by_tag,
+                         reduce_window, reduce_window_by_tag)
 from ..io.sqlite_layout import pick_level
 from ..records import FrozenRecord
 from ..timeutil import unix_to_gps
@@ -30,16 +31,6 @@ FORGET_AFTER = 86400.0
 NAMED_IN_NOTE = 10
 #: Units Nagios graphers understand in perfdata; others (Mpc, Hz...) stay in the text only.
 NAGIOS_UOM = {"s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"}
-
-
-def _median_high(values: Sequence[float]) -> float:
-    """``statistics.median_high`` (a value of the data, never an average), without importing ``statistics``."""
-    return sorted(values)[len(values) // 2]
-
-
-_REDUCE: dict[str, Callable[[Sequence[float]], float]] = {
-    "max": max, "min": min, "median": _median_high, "latest": lambda values: values[-1],
-}
 
 
 class Limits(FrozenRecord):
@@ -189,23 +180,24 @@ def _threshold(check: Mapping[str, Any], spec: Any, store: Any, now: float, limi
     try:
         one = _one_series(check, spec)
         if scope.index is not None and one is None:
-            source, series = read_window_by_tag(store, spec.measurement, start, end, column, aggregates, levels)
+            source, reduced = reduce_window_by_tag(store, spec.measurement, start, end, column, aggregate,
+                                                   aggregates, levels)
         else:
             key, tags = one or ((), None)
-            source, t, v = read_window(store, spec.measurement, start, end, column, tags, aggregates, levels)
-            series = {key: (t, v)} if t else {}
+            source, value = reduce_window(store, spec.measurement, start, end, column, aggregate, tags, aggregates,
+                                          levels)
+            reduced = {key: value} if value is not None else {}
     except Exception as exc:  # noqa: BLE001
         if not _no_data(exc):
             raise
-        source, series = None, {}
-    keys, unexpected = scope.split(sorted(series))
+        source, reduced = None, {}
+    keys, unexpected = scope.split(sorted(reduced))
     tags: list[TagResult] = []
     perf: list[Perf] = []
     uom = units if units in NAGIOS_UOM else ""
     for values_key in keys:
-        values = series[values_key][1]
+        value = reduced[values_key]
         label = _label(spec.tags, values_key)
-        value = _REDUCE[aggregate](values)
         state = limits.state(value)
         why = ""
         if state == CRITICAL:
