@@ -125,3 +125,37 @@ def test_unknown_document_and_schema_acceptance(tmp_path, check_json):
     bad.write_text(json.dumps({"status_intervals": [{"num_status": 0, "txt_status": "x", "start_sec": 1.5}]}))
     code, stdout = check_json(str(bad))
     assert code == UNKNOWN and "failed validation" in stdout
+
+
+def test_the_interval_rule_is_check_jsons(tmp_path, check_json):
+    """The judge's table of cases (test_status_judge.CASES), read by the real check_json: the same state. Only the
+    cases check_json can take: no reader's max_age (it has none), schema-valid (integer start_sec/end_sec), and
+    not within seconds of a boundary (check_json reads the clock a moment later)."""
+    from test_status_judge import CASES, NOW
+
+    from scald_monitor.outputs.status import judge
+
+    shift = time.time() + 2 - NOW  # documents created relative to "now" ≈ when check_json runs
+    chosen, paths = [], []
+    for i, (what, doc, max_age, *_rest) in enumerate(CASES):
+        if max_age is not None or any(v is None for iv in doc["status_intervals"] for v in iv.values()):
+            continue
+        moved = dict(doc)
+        for key in ("created_unix", "created_gps"):
+            if key in moved:
+                moved[key] = doc[key] + shift
+        now = NOW + shift
+        if len({judge(moved, now + dt).state for dt in (-2, 0, 2, 6)}) > 1:
+            continue  # at a boundary: which side check_json lands on depends on its start-up time
+        path = tmp_path / f"case{i}.json"
+        path.write_text(json.dumps(moved))
+        chosen.append((what, judge(moved, now)))
+        paths.append(str(path))
+    assert len(chosen) >= 15, [c[0] for c in chosen]
+    for (what, verdict), (code, stdout) in zip(chosen, run_all(check_json, paths)):
+        assert code == verdict.state, (what, verdict, stdout)
+        first = plain(stdout)[0]
+        if verdict.interval is not None:
+            assert verdict.text.split("\\n")[0] in first, (what, first)
+        else:
+            assert "No status_interval matches elapsed time" in first, (what, first)
