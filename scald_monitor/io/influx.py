@@ -790,7 +790,7 @@ class Aggregator(_Influx):
         starts = ns_to_gps([r[0] for r in rows]).tolist()
         pending = self._pending.setdefault(m, {})
         found: dict[int, list[int]] = defaultdict(list)
-        bad = 0
+        bad = theirs = 0
         for start, (_, _, level_text, series_text) in zip(starts, rows):
             level = int(level_text) if str(level_text).isdigit() else 0
             series = _series_key(series_text, schema)
@@ -798,12 +798,14 @@ class Aggregator(_Influx):
                 bad += 1
                 continue
             bucket = int(math.floor(start / level + 0.5))  # marks carry a bucket's start: a multiple of level
-            pending.setdefault(level, {}).setdefault(series, set()).add(bucket)
+            have = pending.setdefault(level, {}).setdefault(series, set())
+            theirs += bucket not in have  # ours too when they were written while the server could not be read
+            have.add(bucket)
             found[level].append(bucket)
         for level, buckets in found.items():
             self._note_marked(m, level, min(buckets), max(buckets))
-        log.info("%s: %s: %d pending buckets left by an earlier writer, to be recomputed", self.where, m,
-                 len(rows) - bad)
+        if theirs:
+            log.info("%s: %s: %d pending buckets left by an earlier writer, to be recomputed", self.where, m, theirs)
         if bad:
             log.warning("%s: %s: %d pending marks not understood (level or series), ignored", self.where, m, bad)
 
@@ -859,8 +861,12 @@ class Aggregator(_Influx):
 
     def _drain(self) -> None:
         """Send buffered batches in order; stop at the first failure and retry later with backoff."""
-        if not self._buffer or (_time.monotonic() < self._next_try and not self._answering()):
+        if not self._buffer:
             return
+        if _time.monotonic() < self._next_try:
+            if not self._answering():
+                return
+            self._next_try = 0.0  # it answers: the backoff is over
         try:
             self._setup()
         except AuthError as exc:
