@@ -438,7 +438,9 @@ def test_dashboard_in_chromium(tmp_path):
             assert row["summary"] == api[name]["summary"]
             assert "UTC" in row["when"] or "no change" in row["when"]
         # worst first
-        order = ["OK", "WARNING", "UNKNOWN", "CRITICAL"]
+        from scald_monitor.rules.result import BY_SEVERITY
+
+        order = [s.name for s in BY_SEVERITY]
         ranks = [order.index(r["state"]) for r in rows]
         assert ranks == sorted(ranks, reverse=True)
         # filter, sort by name, expand a row (per-tag results, escaped description)
@@ -484,3 +486,118 @@ def test_dashboard_in_chromium(tmp_path):
             server.stop()
         feeder.terminate()
         feeder.wait(10)
+
+
+# ---- no status_dir: the board shows the same live answer as /api/nagios -----------------------------------------
+
+LIVE_CONFIG = """
+backends:
+  default: {backend: sqlite, path: store.sqlite}
+schemas:
+  lat: {measurement: latency_history, column: data, tag: job}
+  empty: {measurement: empty_history, column: data}
+checks:
+  hot: {type: threshold, schema: lat, critical: "~:5", interval: 60}
+  warm: {type: threshold, schema: lat, warning: "~:8", critical: "~:20", interval: 60}
+  cool: {type: threshold, schema: lat, critical: "~:50", interval: 60}
+  beat: {type: heartbeat, schema: lat, critical: 3600, interval: 60}
+  none: {type: threshold, schema: empty, critical: "~:1", interval: 60}
+"""
+LIVE_STATES = {"hot": "CRITICAL", "warm": "WARNING", "cool": "OK", "beat": "OK", "none": "UNKNOWN"}
+
+
+def live_config(tmp_path: Path) -> Path:
+    """Deterministic states without any daemon: constant data (10 s) from two jobs over the last 200 s."""
+    from scald_monitor.io.sqlite import Aggregator
+    from scald_monitor.timeutil import gps_now
+
+    (tmp_path / "scald.yml").write_text(LIVE_CONFIG)
+    agg = Aggregator(path=tmp_path / "store.sqlite")
+    agg.register_schema("latency_history", "data", tags="job")
+    t = [gps_now() - 200 + i for i in range(200)]
+    agg.store_columns("latency_history", {job: {"time": t, "fields": {"data": [10.0] * 200}} for job in ("0001", "0002")})
+    agg.close()
+    return tmp_path / "scald.yml"
+
+
+def test_without_status_dir_checks_and_nagios_give_one_live_answer(tmp_path):
+    from scald_monitor.rules.result import state_table
+
+    client = create_app(config.load(str(live_config(tmp_path)))).test_client()
+    entries = client.get("/api/checks").get_json()
+    assert {c["name"]: c["state_name"] for c in entries} == LIVE_STATES
+    for entry in entries:
+        doc = client.get(f"/api/nagios/{entry['name']}").get_json()
+        detail = client.get(f"/api/checks/{entry['name']}").get_json()
+        assert entry["source"] == doc["source"] == detail["source"] == "evaluated"
+        assert entry["state"] == doc["state"] == detail["state"] and entry["summary"] == doc["summary"]
+        assert entry["stale"] is False and "outputs.status_dir is not configured" in entry["note"]
+        assert entry["expires_unix"] > entry["created_unix"]
+    ctx = page_context(client.get("/status").get_data(as_text=True))
+    assert ctx["states"] == state_table()
+
+
+class InProcessServer:
+    """The app under werkzeug in a thread of this process (so that a test can patch what the server hands out)."""
+
+    def __init__(self, cfg_path: Path):
+        from werkzeug.serving import make_server
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = make_server("127.0.0.1", self.port, create_app(config.load(str(cfg_path))), threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        wait_http(self.url + "/api/checks")
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(10)
+
+
+LIVE_BOARD_JS = BOARD_JS.replace("when: tr.querySelector('td.when').textContent",
+                                 "live: !!tr.querySelector('td.state .badge.live'), "
+                                 "nav: document.getElementById('nav-summary').textContent")
+
+
+def test_board_without_status_dir_in_chromium(tmp_path, monkeypatch):
+    """The board and the navbar show what /api/nagios answers (LIVE, not "UNKNOWN STALE"), ranked in the order
+    the server hands the page: patched on the server, the page's order follows."""
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        pytest.fail("chromium/chromedriver are not installed (apt-get install chromium chromium-driver; "
+                    "bash .ci/run does it)")
+    from scald_monitor.rules.result import state_table
+    from scald_monitor.serve import pages
+
+    server = InProcessServer(live_config(tmp_path))
+    driver = None
+    try:
+        driver = start_chromium()
+        driver.get(server.url + "/status")
+        rows = wait_for(driver, LIVE_BOARD_JS.replace("return ", "const rs = ", 1) + "; return rs.length === 5 && rs",
+                        what="five rows on the status board")
+        for row in rows:
+            nagios = get_json(f"{server.url}/api/nagios/{row['name']}")
+            assert row["state"] == nagios["state_name"] == LIVE_STATES[row["name"]], row
+            assert row["live"] and not row["stale"], row
+            assert row["summary"] == nagios["summary"]
+        # worst first, in the server's order: CRITICAL > UNKNOWN > WARNING > OK; the navbar counts in that order
+        assert [r["state"] for r in rows] == ["CRITICAL", "UNKNOWN", "WARNING", "OK", "OK"]
+        assert rows[0]["nav"] == "1 CRITICAL · 1 UNKNOWN · 1 WARNING"
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "status-live.png"))
+
+        # the page has no order of its own: hand it another one and it ranks by that
+        reverse = [{**s, "severity": 3 - s["severity"]} for s in state_table()]
+        monkeypatch.setattr(pages, "state_table", lambda: reverse)
+        driver.get(server.url + "/status")
+        rows = wait_for(driver, LIVE_BOARD_JS.replace("return ", "const rs = ", 1) + "; return rs.length === 5 && rs",
+                        what="five rows on the status board, again")
+        assert [r["state"] for r in rows] == ["OK", "OK", "WARNING", "UNKNOWN", "CRITICAL"]
+        assert rows[0]["nav"] == "1 WARNING · 1 UNKNOWN · 1 CRITICAL"
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == [], errors
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.stop()
