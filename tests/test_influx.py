@@ -251,3 +251,45 @@ def test_authentication_failures_are_clear_and_lose_nothing(tmp_path, monkeypatc
         assert good.retrieve_latest_by_tag("lat", "data") == {("0001",): (T0, 2.0)}
     finally:
         server.stop()
+
+
+def test_a_measurement_ligo_scald_aggregated_without_raw_points_is_discovered(influxd, influx_db):
+    """ligo-scald's Aggregator with aggregate='max' writes nothing to autogen (only RP "1s" and the coarser ones):
+    a reader without a configured schema infers it from the first RP holding the measurement."""
+    from ligo.scald.io import influx as ligo
+
+    from scald_monitor.io import UnknownMeasurementError
+    from scald_monitor.io.levels import read_newest_by_tag, read_window
+
+    lagg = ligo.Aggregator(hostname=influxd.host, port=influxd.port, db=influx_db, reduce_dt=1)
+    lagg.register_schema("lat", columns=["data", "snr"], column_key="data", tags="job", tag_key="job")
+    rng = np.random.default_rng(8)
+    t = (T0 + np.arange(0, 300, 1 / 16)).tolist()
+    for job in ("0001", "0002"):
+        lagg.store_columns("lat", {(job,): {"time": t, "fields": {"data": rng.random(len(t)).tolist(),
+                                                                  "snr": rng.random(len(t)).tolist()}}},
+                           aggregate="max")
+    lagg.last_reduce = 0  # make the next call compute the coarser levels (see the test above)
+    lagg.store_columns("lat", {("0001",): {"time": [T0 + 5000], "fields": {"data": [0.5], "snr": [0.5]}}},
+                       aggregate="max")
+    assert count(influxd, influx_db, "lat", "autogen") == 0 and count(influxd, influx_db, "lat", "1s") > 0
+    theirs = ligo.Consumer(hostname=influxd.host, port=influxd.port, db=influx_db)
+    theirs.register_schema("lat", columns=["data", "snr"], column_key="data", tags="job", tag_key="job")
+    ours = Consumer(hostname=influxd.host, port=influxd.port, db=influx_db)  # no schema registered
+    assert ours.measurements() == ["lat"]
+    schema = ours._schema("lat")
+    assert (schema.columns, schema.tags) == (("data", "snr"), ("job",))  # no "aggregate" tag
+    for dt in (1, 10, 100):
+        for column in ("data", "snr"):
+            expect = theirs.retrieve_timeseries("lat", T0, T0 + 300, column, tags=[("job", "0002")],
+                                                aggregate="max", dt=dt)
+            got = ours.retrieve_timeseries("lat", T0, T0 + 300, column, tags=[("job", "0002")], aggregate="max",
+                                           dt=dt)
+            assert got[1] == list(expect[1]) and len(got[1]) > 0
+    # what the checks read: the fallback from raw points (none) to the 1 s level
+    source, times, values = read_window(ours, "lat", T0, T0 + 300, "data", tags=("0001",))
+    assert (source.level, source.aggregate) == (1, "max") and len(values) == 300
+    newest = read_newest_by_tag(ours, "lat", "data")
+    assert sorted(newest) == [("0001",), ("0002",)] and newest[("0001",)][0] == T0 + 5000
+    with pytest.raises(UnknownMeasurementError):
+        ours.retrieve_timeseries("nothing_here", T0, T0 + 300, "data")
