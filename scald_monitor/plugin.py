@@ -386,8 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         state, output = UNKNOWN, "SCALD UNKNOWN - interrupted"
     except Exception as exc:  # noqa: BLE001 - a plugin must answer UNKNOWN, never crash with a traceback
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        state, output = UNKNOWN, f"SCALD UNKNOWN - {type(exc).__name__}: {reason}"
+        reason = str(exc).splitlines()[0] if str(exc).strip() else "no reason given"
+        state, output = UNKNOWN, f"SCALD UNKNOWN - check_scald failed: {reason}"  # no class names: a reason
     finally:
         if previous is not None:  # when called in-process (tests, embedding), leave no alarm behind
             signal.setitimer(signal.ITIMER_REAL, 0)

@@ -29,12 +29,14 @@ from scald_monitor.outputs import OutputError
 from scald_monitor.outputs import icinga2
 from scald_monitor.outputs.nagios_cmd import PIPE_BUF, passive_line, send_passive
 from scald_monitor.outputs.status import (
+    expiry_seconds,
+    judge,
     status_document,
     sync_status_dir,
     unknown_document,
     write_status,
 )
-from scald_monitor.rules.result import CRITICAL, OK, UNKNOWN, WARNING, CheckStatus, Perf, Result, TagResult
+from scald_monitor.rules.result import CRITICAL, OK, UNKNOWN, WARNING, CheckStatus, Perf, Result, TagResult, state_name
 from scald_monitor.timeutil import unix_to_gps
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,6 +212,27 @@ def test_threshold_legend_describes_ranges_in_words():
     doc = status_document(make_status(OK), {**THRESHOLD, "warning": None, "critical": "5:15"}, NOW)
     assert doc["warning_txt"] == "no warning threshold set"
     assert doc["critical_txt"].endswith("below 5 or above 15 s")
+
+
+@pytest.mark.parametrize("check,change,stale", [
+    (THRESHOLD, {}, UNKNOWN),
+    (HEARTBEAT, {}, CRITICAL),
+    (THRESHOLD, {"expiry": 45, "stale_state": WARNING}, WARNING),
+])
+@pytest.mark.parametrize("state", [OK, WARNING, CRITICAL, UNKNOWN])
+def test_what_we_write_reads_back_as_meant(check, change, stale, state):
+    """The writer and the reader in one module agree: the result until the expiry, then the stale state."""
+    check = {**check, **change}
+    doc = json.loads(json.dumps(status_document(make_status(state), check, NOW)))
+    expiry = expiry_seconds(check)
+    for age, want, is_stale in [(0, state, False), (expiry - 1, state, False), (expiry, stale, True),
+                                (10 * expiry, stale, True)]:
+        verdict = judge(doc, NOW + age)
+        assert (verdict.state, verdict.stale) == (want, is_stale), (age, verdict)
+        assert verdict.expires == NOW + expiry and verdict.created == NOW
+        # check_scald --max-age <expiry>, as nagios-config writes it, reads the same
+        assert judge(doc, NOW + age, expiry).state == want
+    assert judge(doc, NOW).text.startswith(f"SCALD {doc['check'].upper()} {state_name(state)} - ")
 
 
 def test_unknown_document_for_a_check_without_result():

@@ -334,3 +334,14 @@ def test_status_file_mode_imports_nothing_heavy(tmp_path):
                          capture_output=True, text=True)
     modules = {line.split("|")[-1].strip().split(".")[0] for line in out.stderr.splitlines() if "|" in line}
     assert out.returncode == 2 and modules and not modules & HEAVY, modules & HEAVY
+
+
+def test_an_unexpected_failure_is_one_unknown_line_without_a_class_name(tmp_path, monkeypatch, capsys):
+    from scald_monitor import plugin as plugin_module
+
+    def broken(opts, now):
+        raise OverflowError("int too large to convert to float")
+
+    monkeypatch.setattr(plugin_module, "status_file_mode", broken)
+    assert plugin_main(["--status-file", str(tmp_path / "x.json")]) == 3
+    assert capsys.readouterr().out == "SCALD UNKNOWN - check_scald failed: int too large to convert to float\n"
