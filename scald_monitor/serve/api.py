@@ -39,11 +39,17 @@ def state() -> ServeState:
 # ---------------------------------------------------------------------------------------------------- data routes
 
 
+#: The response header naming the stored level(s) a data answer was read from (:class:`.data.Sources`).
+SOURCE_HEADER = "X-Scald-Source"
+
+
 def _data_route(measurement: str, start: str, end: str, build: Callable[..., Any], default_raw: bool = False):
     """Parse, resolve the measurement, bind the parameters to its schema, read, answer (or a JSON error).
 
-    Identical requests within the cache's TTL share one answer (and one backend query, even when they arrive
-    together): a dashboard open in many browsers polls the same URLs.
+    ``build(store, schema, q, spec, sources)`` makes the body and notes the levels it read in ``sources``, which
+    become the ``X-Scald-Source`` header. Identical requests within the cache's TTL share one answer, header
+    included (and one backend query, even when they arrive together): a dashboard open in many browsers polls the
+    same URLs.
     """
     st = state()
     key = request.full_path
@@ -51,16 +57,22 @@ def _data_route(measurement: str, start: str, end: str, build: Callable[..., Any
     if cached is None and not st.cache.wait_or_lead(key):
         cached = st.cache.get(key)  # the leader's answer, unless it failed (then compute our own)
     if cached is not None:
-        return raw_json_response(cached, cache=DATA_CACHE)
+        source, _, body = cached.partition(b"\n")  # cached as "source\nbody": the header never holds a newline
+        response = raw_json_response(body, cache=DATA_CACHE)
+        response.headers[SOURCE_HEADER] = source.decode("latin-1")
+        return response
     try:
         q = params.parse(request.args, start, end, st.cfg.backends)
         schema, spec, _stored = resolve(st.cfg, st.readers, q.backend, measurement)
         params.bind(q, schema, default_raw=default_raw)
         store = st.readers.get(q.backend)
+        sources = data.Sources()
         with st.readers.errors(q.backend):
-            body = build(store, schema, q, spec)
+            body = build(store, schema, q, spec, sources)
         response = json_response(body, cache=DATA_CACHE)
-        st.cache.put(key, response.get_data())
+        header = sources.header()
+        response.headers[SOURCE_HEADER] = header
+        st.cache.put(key, header.encode("latin-1") + b"\n" + response.get_data())
         return response
     finally:
         st.cache.done(key)
@@ -69,14 +81,15 @@ def _data_route(measurement: str, start: str, end: str, build: Callable[..., Any
 @bp.get("/timeseries/<measurement>/<start>/<end>")
 def timeseries(measurement: str, start: str, end: str):
     """Traces ``[{"x": [...], "y": [...], "name": tag value}]`` (ligo-scald's TimeSeries plots)."""
-    return _data_route(measurement, start, end, lambda store, schema, q, spec: data.timeseries(store, schema, q))
+    return _data_route(measurement, start, end,
+                       lambda store, schema, q, spec, sources: data.timeseries(store, schema, q, sources=sources))
 
 
 @bp.get("/segment/<measurement>/<start>/<end>")
 def segment(measurement: str, start: str, end: str):
     """Heatmap strips ``[{"x": [...], "y": [0.5], "z": [[...]]}]`` (ligo-scald's TimeSegment plots)."""
-    return _data_route(measurement, start, end,
-                       lambda store, schema, q, spec: data.timeseries(store, schema, q, segment=True))
+    return _data_route(measurement, start, end, lambda store, schema, q, spec, sources:
+                       data.timeseries(store, schema, q, segment=True, sources=sources))
 
 
 @bp.get("/heatmap/<measurement>/<start>/<end>")

@@ -46,9 +46,11 @@ PARAMETERS: dict[str, dict] = {
     "aggregate": _param("aggregate", "query", "Which bucket aggregate to read. Default: the schema's, else max.",
                         {"type": "string", "enum": list(AGGREGATES)}),
     "dt": _param("dt", "query", f"Resolution in seconds ({', '.join(map(str, LEVELS))}); 0 or raw for raw points "
-                 f"(windows of at most {MAX_RAW_SPAN:g} s). Default: the coarsest level with at most {MAX_POINTS} "
-                 "points per series.", {"oneOf": [{"type": "integer", "enum": [0, *LEVELS]},
-                                                  {"type": "string", "enum": ["raw"]}]}),
+                 f"(windows of at most {MAX_RAW_SPAN:g} s). A named dt reads exactly that level, as ligo-scald "
+                 f"did. Default: the coarsest level with at most {MAX_POINTS} points per series, then — where it "
+                 "holds nothing in the window — the coarser levels, then the finer ones down to raw points (raw "
+                 f"only for windows of at most {MAX_RAW_SPAN:g} s); X-Scald-Source names the level that answered.",
+                 {"oneOf": [{"type": "integer", "enum": [0, *LEVELS]}, {"type": "string", "enum": ["raw"]}]}),
     "fill": _param("fill", "query", "Value for missing/non-finite values: null (default) or a number.",
                    {"oneOf": [{"type": "number"}, {"type": "string", "enum": ["null"]}]}),
     "scale": _param("scale", "query", "Heatmap only: log gives z = ln(value) and the linear values in text.",
@@ -164,11 +166,24 @@ _ERRORS_DATA = {
 }
 
 
+#: The header that says which stored level answered (ligo-scald's JSON shapes have no room for it).
+SOURCE_HEADER = {"X-Scald-Source": {
+    "description": "The stored level(s) the answer was read from, in order of first use, comma-separated: e.g. "
+                   "\"1 s max buckets\", \"raw points\", \"10 s max buckets of every tag combination\" (the "
+                   "reduction across tags built from each combination's buckets), \"triggers from retention policy "
+                   "0.001_hz\" (ligo-scald's store_triggers layout), or \"none\" when no level held a point. "
+                   "Without dt the level picked for the window is read first, then coarser, then finer ones down to "
+                   "raw points, so this is how a client tells which one it got.",
+    "schema": {"type": "string"}}}
+
+
 def _data_op(summary: str, schema: dict, extra_params: tuple[str, ...] = ()) -> dict:
+    ok = _json(schema, "The data (Cache-Control: max-age=10).")
+    ok["headers"] = SOURCE_HEADER
     return {"get": {
         "summary": summary,
         "parameters": [_ref(n) for n in (*_DATA_PARAMS, *extra_params)],
-        "responses": {"200": _json(schema, "The data (Cache-Control: max-age=10)."), **_ERRORS_DATA},
+        "responses": {"200": ok, **_ERRORS_DATA},
     }}
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..io.schema import AGGREGATES, LEVELS, NAME_RE, Schema
+from ..io.sqlite_layout import pick_level
 from .errors import ApiError
 
 #: Points per series when the request names no ``dt`` (the backends' own default resolution).
@@ -205,8 +206,9 @@ def _names(values: list[str], what: str) -> list[str]:
 def bind(q: Query, schema: Schema, default_raw: bool = False) -> Query:
     """Check columns, tag names and tag_key against the measurement's schema; resolve aggregate and dt.
 
-    ``dt`` absent: the coarsest level that gives at most :data:`MAX_POINTS` points per series (or raw points when
-    ``default_raw`` and the window is short, for tables of triggers). ``dt=0``/``raw``: raw points.
+    ``dt`` absent: the coarsest level that gives at most :data:`MAX_POINTS` points per series, the backends' own
+    pick (or raw points when ``default_raw`` and the window is short, for tables of triggers); the reads start
+    there and fall back along the levels that hold data (:func:`.data.plan`). ``dt=0``/``raw``: raw points.
     """
     for column in q.columns:
         if column not in schema.columns:
@@ -235,17 +237,8 @@ def bind(q: Query, schema: Schema, default_raw: bool = False) -> Query:
         q.aggregate, q.dt = None, None
     else:
         q.aggregate = q.aggregate_param or schema.aggregate or "max"
-        q.dt = q.dt_param or auto_dt(q.start, q.end)
+        q.dt = q.dt_param or pick_level(q.start, q.end, None, MAX_POINTS)
     return q
-
-
-def auto_dt(start: float, end: float, max_points: int = MAX_POINTS) -> int:
-    """The coarsest stored level that still gives ``max_points`` points over the window (as the backends pick)."""
-    width = max(end - start, 0.0)
-    for level in LEVELS:
-        if width / level <= max_points:
-            return level
-    return LEVELS[-1]
 
 
 def points_per_series(q: Query) -> int:
