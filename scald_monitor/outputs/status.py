@@ -272,7 +272,11 @@ def _seconds_field(doc: dict, key: str, what: str) -> float | None:
 
 
 def _show(value: object) -> str:
-    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    """A field's value as the document spells it (JSON), shortened: what a reason quotes."""
+    try:
+        text = repr(value) if isinstance(value, float) else json.dumps(value, default=repr)
+    except (TypeError, ValueError, RecursionError):  # a caller's dict holding a circular or odd object
+        text = repr(type(value).__name__)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

@@ -118,7 +118,8 @@ def answer(cfg: Config, evaluator: Evaluator, name: str, now: float | None = Non
         doc.setdefault("source", "status_file")
         return Answer(doc, verdict, "status_file", False, "")
     doc = evaluator.document(name)
-    return Answer(doc, judge(doc, now), "evaluated", bool(cfg.outputs.get("status_dir")),
+    # read after the evaluation: one that started after ``now`` (waiting for another request's) is not "future"
+    return Answer(doc, judge(doc, max(now, time.time())), "evaluated", bool(cfg.outputs.get("status_dir")),
                   f"{note}: evaluated now by the web server (no state machine)")
 
 
