@@ -11,7 +11,8 @@ interval applies at its age (IGWN ``check_json``'s rule), when it expires and wh
 web API, the status board and the Nagios configuration all use it, so a document never means two things.
 
 Stdlib only (plus ``timeutil`` and ``rules``, themselves stdlib only), and what only the writer needs (``logging``,
-``tempfile``) is imported when writing: ``check_scald --status-file`` imports this module on every start-up.
+``tempfile``, the ranges) or only other producers' documents need (``timeutil`` for ``created_gps``) is imported
+where it is used: ``check_scald --status-file`` imports this module on every start-up.
 """
 from __future__ import annotations
 
@@ -21,9 +22,7 @@ import os
 import time
 
 from ..records import FrozenRecord
-from ..rules.ranges import RangeError, parse_range
 from ..rules.result import CRITICAL, UNKNOWN, CheckStatus, Perf, Result, State, state_name
-from ..timeutil import gps_to_unix, unix_to_gps
 
 TYPE_CHECKING = False  # not ``from typing import ...``: the plugin imports this module
 if TYPE_CHECKING:
@@ -86,6 +85,8 @@ def _g(value: float) -> str:
 
 def _condition(range_text, units: str) -> str:
     """What makes a Nagios range alert, in words: ``~:10`` → "above 10", ``@10:20`` → "between 10 and 20"."""
+    from ..rules.ranges import RangeError, parse_range  # the writer's only: check_scald never pays for it
+
     suffix = f" {units}" if units else ""
     try:
         r = parse_range(range_text)
@@ -163,6 +164,8 @@ def status_text(result: Result) -> str:
 
 def status_document(status: CheckStatus, check: dict, now_unix: float) -> dict:
     """The status JSON for one check's latest result, valid for ``expiry_seconds(check)`` after ``now_unix``."""
+    from ..timeutil import unix_to_gps
+
     result = status.result
     name = result.check
     expiry = expiry_seconds(check)
@@ -324,7 +327,11 @@ def _created(doc: dict) -> float | None:
     if unix is not None:
         return unix
     gps = _seconds_field(doc, "created_gps", "a number (GPS seconds)")
-    return float(gps_to_unix(gps)) if gps is not None else None
+    if gps is None:
+        return None
+    from ..timeutil import gps_to_unix  # only for documents without created_unix: ours always carry it
+
+    return float(gps_to_unix(gps))
 
 
 def _end_age(intervals: list, current: int, max_age: float | None) -> int | None:
