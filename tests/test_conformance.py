@@ -108,6 +108,7 @@ schemas:
              tag_format: 4digit, num_tags: 3}}
   snr_max: {{measurement: snr_history, column: snr, tag: job, tag_key: job, aggregate: max,
             tag_format: 4digit, num_tags: 3}}
+  strain: {{measurement: strain, column: h, tags: [ifo, job], tag_key: job, aggregate: max}}
 nagios:
   latency_history: {{lookback: {lookback}, alert_type: heartbeat}}
   lat_ours: {{lookback: {lookback}, alert_type: heartbeat, backend: ours}}
@@ -155,6 +156,9 @@ def _write_ligo(port: int, db: str, data: dict) -> None:
     agg.last_reduce = 0
     agg.store_columns("snr_history", data["snr_history"], aggregate="max")
     agg.store_triggers("triggers", [dict(r) for r in data["triggers"]], far_key="far", time_key="end")
+    agg.register_schema("strain", columns="h", column_key="h", tags=("ifo", "job"), tag_key="job", aggregate="max")
+    agg.last_reduce = 0
+    agg.store_columns("strain", data["strain"], aggregate="max")
     # fresh_history: only the 1 s level, as between two of ligo-scald's reductions (reduce_dt not yet elapsed),
     # and no reduction across jobs (reduce_across_tags=False)
     fresh = Aggregator(hostname="127.0.0.1", port=port, db=db, reduce_dt=10 ** 9, reduce_across_tags=False)
@@ -171,6 +175,8 @@ def _write_ours(port: int, db: str, data: dict) -> None:
         for name in ("latency_history", "raw_history", "fresh_history", "snr_history"):
             agg.register_schema(name, ["snr" if name == "snr_history" else "data"], None, ["job"], "job", "max")
             agg.store_columns(name, data[name])
+        agg.register_schema("strain", ["h"], "h", ["ifo", "job"], "job", "max")
+        agg.store_columns("strain", data["strain"])
         agg.register_schema("triggers", ["snr", "far", "end"], "snr")
         rows = data["triggers"]
         agg.store_columns("triggers", {(): {"time": [r["end"] for r in rows],
@@ -190,6 +196,9 @@ def make_data(t0: int) -> dict:
                                  "fields": {"data": [float(int(j) + t % 3) for t in range(t0 - 599, t0 + 1)]}}
                           for j in JOBS[:2]},
         "snr_history": {(j,): {"time": second, "fields": {"snr": [snr(j, t, t0) for t in second]}} for j in JOBS[:2]},
+        # two tags; H1 above L1, so that a reduction (max) and ligo-scald's "last series wins" differ
+        "strain": {combo: {"time": second[-20:], "fields": {"h": [value * (k + 1) for k in range(20)]}}
+                   for combo, value in ((("H1", "0001"), 3.0), (("L1", "0001"), 2.0), (("H1", "0002"), 1.0))},
         # every 5 s for 50 s, FAR 1 … 1e-10: ligo-scald drops FAR > 1e-2 before storing
         "triggers": [{"end": float(t0 - 50 + 5 * i), "far": 10.0 ** -i, "snr": 8.0 + i} for i in range(11)],
     }
@@ -250,9 +259,11 @@ def _ok(answer: Answer) -> Any:
 
 
 def same_answer(world: World, path: str, time_tolerance: float = 0.0) -> tuple[Any, Answer]:
-    """Assert both servers answer ``path`` alike; ours (body and answer, for its headers)."""
+    """Assert both servers answer ``path`` alike (body and caching headers); ours (body and answer)."""
     theirs, ours = world.both(path)
     assert_same(_ok(ours), _ok(theirs), time_tolerance, path)
+    assert ours.content_type == theirs.content_type == "application/json"
+    assert ours.headers["Cache-Control"] == theirs.headers["Cache-Control"] == "max-age=10"
     return ours.body, ours
 
 
@@ -685,6 +696,8 @@ def test_table_differences(world):
     ("/api/timeseries/latency_history/{s}/{e}?column=data&dt=1&tag=ifo&ifo=H1", 200, 400),  # no such tag
     ("/api/timeseries/triggers/{s}/{e}?column=snr&column=far&backend=ours", 500, 200),  # 2 columns: unpacking
     ("/api/heatmap/latency_history/{s}/{later}?column=data&tag_key=job&dt=1&fill=foo", 200, 400),  # not JSON
+    ("/api/heatmap/latency_history/{s}/{e}?column=data&tag_key=job&dt=1&datetime=true", 500, 200),  # not done
+    ("/api/snapshot/latency_history/{s}/{e}", 500, 404),  # no snapshot stored: KeyError; ours stores none
 ])
 def test_errors(world, path, ligo_status, ours_status):
     """Requests ligo-scald answers with an HTML error page, an empty 200 or invalid JSON; ours: JSON, 400/404 for
@@ -726,3 +739,23 @@ def test_coarse_medians_as_written(world):
     assert any(statistics.median_high([lat("0001", b + k / 4) for k in range(40)]) !=
                statistics.median_high(statistics.median_high([lat("0001", b + s + k / 4) for k in range(4)])
                                       for s in range(10)) for b in range(start, start + 100, 10))
+
+
+def test_several_tags(world):
+    """strain (tags ifo, job). ligo-scald: one trace per filter pair, each filtering on that pair alone (H1 = both
+    jobs' H1 points mixed); a heatmap cell of job 0001 holds whichever ifo's point InfluxDB returned last (the
+    order of points at one time varies). Ours: one trace per combination of the values; a cell is the max over
+    ifos."""
+    t0 = world.t0
+    window = (t0 - 19, t0)
+    theirs, ours = world.both(api("timeseries", "strain", *window, "column=h&tag=ifo&tag=job&ifo=H1&job=0001"
+                                                                     "&aggregate=max&dt=1"))
+    assert [t["name"] for t in _ok(theirs)] == ["H1", "0001"] and [len(t["x"]) for t in _ok(theirs)] == [40, 40]
+    assert _ok(ours) == [{"x": [float(t) for t in range(*window)] + [float(t0)],
+                          "y": [3.0 * (k + 1) for k in range(20)], "name": "H1,0001"}]
+    theirs, ours = world.both(api("heatmap", "strain", *window, "column=h&tag_key=job&aggregate=max&dt=1"))
+    (t,), (o,) = _ok(theirs), _ok(ours)
+    assert t["y"] == o["y"] == ["0001", "0002"]
+    assert o["z"][0] == [3.0 * (k + 1) for k in range(20)]
+    assert all(cell in (3.0 * (k + 1), 2.0 * (k + 1)) for k, cell in enumerate(t["z"][0]))
+    assert o["z"][1] == t["z"][1]  # job 0002 has one ifo: the same cells
