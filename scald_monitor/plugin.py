@@ -30,7 +30,8 @@ Modes:
 
 Options:
   --config FILE           scald configuration (default: $SCALDRC_PATH); -c means --critical, as in every plugin
-  --max-age SECONDS       with --status-file: a document older than this is UNKNOWN (stale results never pass)
+  --max-age SECONDS       with --status-file: a document older than this (or of unknown age) is UNKNOWN,
+                          unless its own later interval already applies (stale results never pass)
   -w, --warning RANGE     Nagios range (10, 10:, ~:10, 10:20, @10:20; any float notation, e.g. 1e-21);
                           with --heartbeat: the age in seconds of the newest point
   -c, --critical RANGE    likewise, tested before the warning range
