@@ -205,7 +205,9 @@ def openapi_document(cfg: Any = None) -> dict:
             _data_op("Newest value per tag_key value; start/end are not used (ligo-scald Bar).", _array("Latest"),
                      ("transform", "default")),
         data_path.format(kind="table", measurement="{measurement}", start="{start}", end="{end}"):
-            _data_op(f"Rows of the selected columns, raw for windows up to {MAX_RAW_SPAN:g} s by default.",
+            _data_op(f"Rows of the selected columns, raw for windows up to {MAX_RAW_SPAN:g} s by default; "
+                     "for a measurement without tags and without points in any level, the triggers ligo-scald's "
+                     "store_triggers keeps in its \"<far>_hz\" retention policies.",
                      {"$ref": "#/components/schemas/Table"}),
         "/api/snapshot/{measurement}/{start}/{end}": {"get": {
             "summary": "ligo-scald snapshots: not stored by scald-monitor, always 404.",

@@ -1,4 +1,5 @@
-"""Read-only backend connections for the web threads, and the translation of backend failures into HTTP answers.
+"""Read-only backend connections for the web threads, the translation of backend failures into HTTP answers, and
+the one read no store interface covers: the triggers ligo-scald's ``store_triggers`` keeps in InfluxDB.
 
 One Consumer per backend per thread, opened on first use: an SQLite connection is cheap but must not be shared
 while a query runs, and an InfluxDB client keeps a connection pool per session. A connection that failed is
@@ -91,7 +92,7 @@ def resolve(cfg: Config, readers: Readers, backend: str, name: str) -> tuple[Sch
     ``name`` may be a measurement or a schema name (ligo-scald's ``/api/latest`` looked schemas up by the path).
     A configured measurement nothing has been stored for yet is not an error: its reads are empty.
     """
-    if not NAME_RE.match(name or ""):
+    if not NAME_RE.fullmatch(name or ""):
         raise ApiError(404, f"unknown measurement {name!r}")
     spec = spec_for(cfg, name)
     measurement = spec.measurement if spec is not None else name
