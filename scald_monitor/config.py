@@ -15,6 +15,7 @@ import re
 
 import yaml
 
+from .io.schema import NAME_RE, RESERVED_NAMES
 from .records import FrozenRecord, Record
 from .rules.ranges import RangeError, parse_range
 from .rules.evaluate import FORGET_AFTER
@@ -218,12 +219,12 @@ PLOT_TYPES = (
 PLOTLY_KEYS = ("layout", "data_options", "options")
 
 # Names that become measurement/column/tag identifiers in backends (SQL, InfluxQL) and file names.
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]*$")
+IDENTIFIER = NAME_RE
 # Check names become Nagios service names and ``<check>.json`` file names: no '/', no spaces.
-CHECK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]*$")
+CHECK_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]*", re.ASCII)  # matched whole, as every name
 # The host name goes into passive results ("...;host;service;...") and Icinga's "host!service".
-HOST_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]*$")
-TAG_FORMAT = re.compile(r"^(\d{1,3})digit$")
+HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]*", re.ASCII)
+TAG_FORMAT = re.compile(r"([0-9]{1,3})digit")
 MAX_TAG_DIGITS = 20
 MAX_EXPECTED_TAGS = 100_000  # a typo like num_tags: 1e9 must not allocate a billion strings
 
@@ -529,12 +530,16 @@ class _Validator:
         if not isinstance(value, str):
             self.expect(path, value, f"{what} (a string)")
             return None
-        if not IDENTIFIER.match(value):
+        if not IDENTIFIER.fullmatch(value):
             self.report(
                 path,
                 f"{what} {value!r} is not a valid name: use letters, digits, '_', '.', ':' or '-', "
                 "starting with a letter or '_' (it becomes an identifier in the database)",
             )
+            return None
+        kind = what.split()[0]  # "tag name" -> tag: names the InfluxDB layout uses itself are refused
+        if value in RESERVED_NAMES.get(kind, ()):
+            self.report(path, f"{what} {value!r} is reserved (the InfluxDB layout uses it itself); rename it")
             return None
         return value
 
@@ -758,6 +763,12 @@ class _Validator:
                 tags = (tag_key,) if tag_key else ()
             ok &= tag_key is not None
 
+        clash = [t for t in tags if t in (columns or ())]
+        if clash:
+            self.report(path + ("tags",), f"{', '.join(map(repr, clash))}: both a column and a tag (InfluxDB keeps "
+                        "fields and tags in one namespace)", at="key")
+            ok = False
+
         expected = self.expected_tags(path, entry, tag_key, pairs)
         ok &= expected is not False
 
@@ -910,7 +921,7 @@ class _Validator:
             self.report(path + ("tag_format",), "required with num_tags/tag_start: e.g. tag_format: 4digit", at="key")
             ok = False
         else:
-            match = TAG_FORMAT.match(fmt) if isinstance(fmt, str) else None
+            match = TAG_FORMAT.fullmatch(fmt) if isinstance(fmt, str) else None
             if match is None or not 1 <= int(match.group(1)) <= MAX_TAG_DIGITS:
                 self.expect(path + ("tag_format",), fmt, "a format like '4digit' (zero-padded to N digits, N <= 20)")
                 ok = False
@@ -1005,7 +1016,7 @@ class _Validator:
         out: dict[str, dict] = {}
         for name, entry in section.items():
             path = ("checks", name)
-            if not isinstance(name, str) or not CHECK_NAME.match(name):
+            if not isinstance(name, str) or not CHECK_NAME.fullmatch(name):
                 self.report(path, "check names become Nagios service and file names: use letters, digits, "
                             "'_', '.', ':' or '-' (no '/' or spaces)", at="key")
             entry = self.mapping(path, entry, "a mapping (type, schema, warning, critical, ...)", allow_null=False)
@@ -1223,7 +1234,7 @@ class _Validator:
                 out[key] = self.file_path(path + (key,), section[key])
         if section.get("host") is not None:
             host = self.string(path + ("host",), section["host"], "a Nagios host name (string)")
-            if host is not None and not HOST_NAME.match(host):
+            if host is not None and not HOST_NAME.fullmatch(host):
                 self.report(path + ("host",), f"{host!r} cannot be a Nagios/Icinga host name (letters, digits, "
                             "'_', '.', ':', '-' only)")
             else:

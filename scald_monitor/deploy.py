@@ -32,7 +32,7 @@ from typing import Callable
 
 __all__ = ["DeployError", "DeployResult", "deploy", "deployed_app", "render_cgi", "render_wsgi"]
 
-NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", re.ASCII)
 SHEBANG_MAX = 120  # older kernels cut shebangs at 127 bytes; longer or spaced paths go through /bin/sh
 
 
@@ -68,9 +68,9 @@ def deploy(cfg, outdir: str | os.PathLike, name: str = "scald", cgi_ext: bool = 
     """Write the CGI script, the WSGI file and the static assets for the loaded configuration ``cfg``."""
     from .report import web_dir
 
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise DeployError(f"application name {name!r}: use letters, digits, '_', '.', '-' (it becomes a file name)")
-    if static_url is not None and not re.match(r"^(/|https?://)[^\s\"'<>]*$", static_url):
+    if static_url is not None and not re.fullmatch(r"(/|https?://)[^\s\"'<>]*", static_url):
         raise DeployError(f"--static-url {static_url!r}: expected an absolute path (/~user/static) or a URL")
     python = python or sys.executable
     config_path = os.path.abspath(cfg.path)

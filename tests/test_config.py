@@ -73,7 +73,7 @@ def test_quickstart_loads_and_is_normalized():
     )
     assert cfg.schemas["latency"].expected_tags == ("0000", "0001", "0002", "0003")
     assert cfg.schemas["latency"].mock["gaps"] == [{"tag": "0003", "start": 0, "every": 90, "length": 45}]
-    assert cfg.schemas["snr"].mock["columns"]["snr"]["spike_rate"] == 6
+    assert cfg.schemas["snr"].mock["columns"]["snr"]["spike_rate"] == 2
     assert cfg.schemas["latency"].extra == {}
 
     hb = cfg.checks["latency_heartbeat"]
@@ -81,7 +81,7 @@ def test_quickstart_loads_and_is_normalized():
     assert hb["tags"] == ["0000", "0001", "0002", "0003"] and hb["per_tag"] is True
     rng = cfg.checks["range_bns"]
     assert (rng["warning"], rng["critical"], rng["aggregate"], rng["lookback"], rng["units"]) == (
-        "100:", "60:", "max", 300, "Mpc",
+        "100:", "60:", "min", 300, "Mpc",
     )
     assert cfg.checks["snr_max"]["column"] == "snr"
     assert cfg.outputs == {

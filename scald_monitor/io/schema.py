@@ -17,7 +17,31 @@ if TYPE_CHECKING:
 AGGREGATES = ("min", "median", "max")
 #: Decimation levels in seconds (ligo-scald's retention policies "1s" ... "100000s").
 LEVELS = (1, 10, 100, 1000, 10000, 100000)
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]*$")
+#: Measurement, column and tag names (and the config's identifiers). Always matched whole (``fullmatch``): ``$``
+#: also matches before a final newline, which would let a name end a line-protocol line and start another.
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*", re.ASCII)
+#: Tag and column names the InfluxDB layout uses itself: the aggregate tag, and InfluxDB's time column.
+RESERVED_NAMES = {"tag": ("aggregate", "time"), "column": ("time",)}
+#: Measurements of this form hold the reduction across tags of another measurement (``<m>_across_<tag>s``).
+ACROSS_NAME_RE = re.compile(r".+_across_.+s", re.ASCII)
+
+
+def name_problem(kind: str, name: object) -> str | None:
+    """Why ``name`` cannot be a ``kind`` (measurement, column, tag) name, or None when it can."""
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        return f"invalid {kind} name {name!r} (letters, digits, _ . : - ; not starting with a digit)"
+    if name in RESERVED_NAMES.get(kind, ()):
+        return f"{kind} name {name!r} is reserved (the InfluxDB layout uses it itself)"
+    return None
+
+
+def writable_problem(schema: "Schema") -> str | None:
+    """Why an Aggregator must not write ``schema`` (both backends alike), or None: a measurement named like the
+    reduction across tags of another (``<m>_across_<tag>s``) would mix with it in InfluxDB."""
+    if ACROSS_NAME_RE.fullmatch(schema.measurement):
+        return (f"measurement {schema.measurement!r} is named like the reduction across tags of another "
+                "('<measurement>_across_<tag>s'), which the Aggregator writes itself")
+    return None
 
 
 class Schema(FrozenRecord):
@@ -50,8 +74,12 @@ def make_schema(measurement: str, columns: str | Sequence[str], column_key: str 
     problems = []
     for kind, names in (("measurement", (measurement,)), ("column", cols), ("tag", tag_names)):
         for name in names:
-            if not isinstance(name, str) or not NAME_RE.match(name):
-                problems.append(f"invalid {kind} name {name!r} (letters, digits, _ . : - ; not starting with a digit)")
+            problem = name_problem(kind, name)
+            if problem:
+                problems.append(problem)
+    clash = sorted(set(cols) & set(tag_names))
+    if clash:
+        problems.append(f"{clash} are both columns and tags (InfluxDB keeps fields and tags in one namespace)")
     if not cols:
         problems.append("a schema needs at least one column")
     if len(set(cols)) != len(cols):
@@ -71,6 +99,18 @@ def make_schema(measurement: str, columns: str | Sequence[str], column_key: str 
     if problems:
         raise ValueError(f"schema {measurement!r}: " + "; ".join(problems))
     return Schema(measurement, cols, column_key, tag_names, tag_key, aggregate)
+
+
+def writer_schema(measurement: str, columns: str | Sequence[str], column_key: str | None = None,
+                  tags: str | Sequence[str] | None = None, tag_key: str | None = None,
+                  aggregate: str | None = None) -> Schema:
+    """``make_schema`` for an Aggregator's ``register_schema`` (both backends): also refuses what only a writer
+    must not do (see :func:`writable_problem`); readers may still read such a measurement."""
+    schema = make_schema(measurement, columns, column_key, tags, tag_key, aggregate)
+    problem = writable_problem(schema)
+    if problem:
+        raise ValueError(f"schema {measurement!r}: {problem}")
+    return schema
 
 
 def schema_from_dict(d: Mapping[str, Any]) -> Schema:

@@ -25,7 +25,7 @@ import numpy as np
 
 from .decimate import decimate_levels, due_levels
 from .errors import BackendError
-from .schema import AGGREGATES, LEVELS, Schema, make_schema, schema_from_dict
+from .schema import AGGREGATES, LEVELS, Schema, schema_from_dict, writer_schema
 from .sqlite_layout import (ACROSS, AGG_CODE, CHUNK_BUCKETS, DDL, FORMAT_VERSION, MAX_POINTS, RAW_SPAN,
                             STORED_LEVELS, StoreBase, check_range, chunk_bounds, chunked, marks, pick_level,
                             row_width, span)
@@ -318,7 +318,7 @@ class Aggregator(_Store):
                         tags: str | Sequence[str] | None = None, tag_key: str | None = None,
                         aggregate: str | None = None) -> Schema:
         """Declare a measurement (ligo-scald's signature); persisted so that readers know it without a config."""
-        schema = make_schema(measurement, columns, column_key, tags, tag_key, aggregate)
+        schema = writer_schema(measurement, columns, column_key, tags, tag_key, aggregate)
         with self._errors():
             row = self._conn.execute("SELECT schema FROM measurements WHERE name = ?", (measurement,)).fetchone()
         if row is not None and measurement not in self.schemas:

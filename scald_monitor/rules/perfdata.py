@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 
-_PLAIN_LABEL = re.compile(r"^[A-Za-z0-9_.:/-]+$")
+_PLAIN_LABEL = re.compile(r"[A-Za-z0-9_.:/-]+", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -28,7 +28,7 @@ def format_perf(label: str, value, uom: str = "", warn="", crit="", minimum=None
     """One datum; labels with spaces or quotes are quoted (``'`` doubled); ``=``, ``|`` and control characters
     (which would end the perfdata or the line) become ``_``."""
     label = _CONTROL.sub("_", str(label).replace("=", "_").replace("|", "_"))
-    if not _PLAIN_LABEL.match(label):
+    if not _PLAIN_LABEL.fullmatch(label):
         label = "'" + label.replace("'", "''") + "'"
     text = "U" if value is None else _number(value)
     fields = [f"{text}{'' if text == 'U' else uom}", _number(warn), _number(crit), _number(minimum),

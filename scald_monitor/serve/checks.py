@@ -31,7 +31,7 @@ EVALUATION_TTL = 10.0
 
 
 def known(cfg: Config, name: str) -> bool:
-    return bool(CHECK_NAME.match(name or "")) and name in cfg.checks
+    return bool(CHECK_NAME.fullmatch(name or "")) and name in cfg.checks
 
 
 class Evaluator:

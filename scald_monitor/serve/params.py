@@ -196,7 +196,7 @@ def _names(values: list[str], what: str) -> list[str]:
         value = value.strip()
         if not value:
             continue
-        if not NAME_RE.match(value):
+        if not NAME_RE.fullmatch(value):
             raise ApiError(400, f"{what} {value!r} is not a valid name (letters, digits, '_', '.', ':', '-')")
         if value not in out:
             out.append(value)
