@@ -140,8 +140,16 @@ def run_cmd(config_path: str, once: bool, duration: float | None, verbose: int) 
     """
     _setup_logging(verbose)
     cfg = load_config_or_exit(config_path)
-    from .daemon import Daemon, Runner
+    import logging
 
+    from .daemon import Daemon, Runner, unwritable_outputs
+
+    problems, usable = unwritable_outputs(cfg)
+    if not usable:
+        click.echo(f"scald-monitor run: nothing can be written: {'; '.join(problems)}", err=True)
+        sys.exit(2)
+    for problem in problems:
+        logging.getLogger("scald_monitor.daemon").error("%s (the other outputs go on)", problem)
     if not once:
         sys.exit(Daemon(config_path, cfg).serve(duration))
     try:

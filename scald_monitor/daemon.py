@@ -63,8 +63,16 @@ class Runner:
             for change in status.changes:
                 log.info("state change: %s", change)
             self._publish(name, check, status)
-            self.state.save()
+            self._save_state()
         return status
+
+    def _save_state(self) -> None:
+        """Persist the state machine; a state file that cannot be written is one line in the log per attempt, and
+        evaluation and the other outputs go on (as for an unwritable status directory)."""
+        try:
+            self.state.save()
+        except OSError as exc:
+            log.error("cannot write the state file %s: %s", self.state.path, exc)
 
     def _publish(self, name: str, check: dict, status: CheckStatus) -> None:
         outputs = self.cfg.outputs
@@ -103,16 +111,20 @@ class Runner:
         """Forget state and status files of checks that are no longer configured."""
         with self._lock:
             self.state.forget(self.cfg.checks)
-            self.state.save()
+            self._save_state()
             if self.cfg.outputs.get("status_dir"):
-                removed = status_out.sync_status_dir(self.cfg.outputs["status_dir"], self.cfg.checks)
+                try:
+                    removed = status_out.sync_status_dir(self.cfg.outputs["status_dir"], self.cfg.checks)
+                except OSError as exc:
+                    log.error("cannot tidy the status directory %s: %s", self.cfg.outputs["status_dir"], exc)
+                    removed = []
                 for name in removed:
                     log.info("removed the status file of %s (no longer configured)", name)
 
     def reconfigure(self, cfg: Config) -> None:
         with self._lock:
             if cfg.outputs.get("state_file") != self.cfg.outputs.get("state_file"):
-                self.state.save()
+                self._save_state()
                 self.state = StateStore(cfg.outputs.get("state_file"))
                 self.state.load()
             self.cfg = cfg
@@ -120,7 +132,37 @@ class Runner:
 
     def close(self) -> None:
         with self._lock:
-            self.state.save()
+            self._save_state()
+
+
+def unwritable_outputs(cfg: Config) -> tuple[list[str], bool]:
+    """(one line per configured local output that cannot be written, whether anything at all can be).
+
+    Probed by creating (and removing) a file where each output writes. The Nagios command file and Icinga 2 are
+    counted as usable: a FIFO without a reader and a server that is down are normal at start-up, and both are
+    retried every interval.
+    """
+    import tempfile
+
+    problems, usable = [], False
+    outputs = cfg.outputs
+    for key, where in (("state_file", os.path.dirname(os.path.abspath(outputs["state_file"] or "."))),
+                       ("status_dir", os.path.abspath(outputs["status_dir"] or "."))):
+        if not outputs.get(key):
+            continue
+        try:
+            os.makedirs(where, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=where, prefix=".scald-probe.")
+            os.close(fd)
+            os.unlink(probe)
+            usable = True
+        except OSError as exc:
+            problems.append(f"outputs.{key} {outputs[key]}: cannot write in {where}: "
+                            f"{exc.strerror or exc}")
+    usable |= bool(outputs.get("nagios_command_file") or outputs.get("icinga2"))
+    if not any(outputs.get(k) for k in ("state_file", "status_dir", "nagios_command_file", "icinga2")):
+        usable = True  # nothing configured: results go to the log (and run --once prints them)
+    return problems, usable
 
 
 class Daemon:

@@ -293,3 +293,40 @@ def test_daemon_tells_systemd_it_is_ready_and_stopping(tmp_path):
         if daemon.poll() is None:
             daemon.kill()
         listener.close()
+
+
+def _blocked(tmp_path: Path, name: str) -> str:
+    """A path under a regular file: no one can create it, root included (tests run as root in CI)."""
+    (tmp_path / "a_file").write_text("not a directory\n")
+    return str(tmp_path / "a_file" / name)
+
+
+def test_an_unwritable_state_file_is_one_log_line_and_the_other_outputs_go_on(tmp_path):
+    cfg = write_config(tmp_path)
+    cfg.write_text(cfg.read_text().replace("state_file: state/state.json",
+                                           f"state_file: {_blocked(tmp_path, 'state.json')}"))
+    feed(tmp_path, {"0000": 1.0, "0001": 2.0, "0002": 2.0, "0003": 3.0})
+    out = run("run", "--once", "-c", str(cfg))
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in (tmp_path / "status").iterdir()) == [
+        "latency_heartbeat.json", "latency_max.json", "range_min.json"]
+    assert "Traceback" not in out.stderr
+    lines = [line for line in out.stderr.splitlines() if "state" in line and "ERROR" in line]
+    assert lines and all("a_file" in line for line in lines)
+    assert "cannot write in" in out.stderr and "the other outputs go on" in out.stderr
+    daemon = subprocess.run([EXE, "run", "-c", str(cfg), "--duration", "3"], capture_output=True, text=True,
+                            timeout=60)
+    assert daemon.returncode == 0 and "Traceback" not in daemon.stderr, daemon.stderr
+    assert "cannot write the state file" in daemon.stderr
+
+
+def test_nothing_writable_refuses_to_start_with_one_line_and_exit_2(tmp_path):
+    cfg = write_config(tmp_path)
+    cfg.write_text(cfg.read_text()
+                   .replace("state_file: state/state.json", f"state_file: {_blocked(tmp_path, 'state.json')}")
+                   .replace("status_dir: status", f"status_dir: {_blocked(tmp_path, 'status')}"))
+    for args in (["run", "--once"], ["run", "--duration", "3"]):
+        out = run(*args, "-c", str(cfg))
+        assert out.returncode == 2, out
+        assert out.stderr.count("\n") == 1 and out.stderr.startswith("scald-monitor run: nothing can be written: ")
+        assert "outputs.state_file" in out.stderr and "outputs.status_dir" in out.stderr
