@@ -69,18 +69,21 @@ def aggregates_to_try(preferred: str | None, schema_aggregate: str | None, any_a
 
 
 def levels_from(first: int) -> tuple[int, ...]:
-    """``first``, then the coarser levels, then the finer ones (finest last): for a read that picked a resolution
-    for its window and should stay as close to it as the data allow."""
+    """``first``, then the coarser levels, then the raw points, then the finer stored levels: for a read that
+    picked a resolution for its window and should stay as close to it as the data allow. Raw points come before
+    the finer levels, which (where a store derives them from raw points, SQLite's 1 s) add nothing after them."""
     coarser = [lv for lv in FINEST_FIRST if lv > first]
-    finer = [lv for lv in FINEST_FIRST if lv < first][::-1]
-    return (first, *coarser, *finer)
+    finer = [lv for lv in FINEST_FIRST if RAW < lv < first][::-1]
+    return (first, *coarser, *([RAW] if first != RAW else []), *finer)
 
 
 def _levels(store: Any, levels: Sequence[int]) -> list[int]:
-    """The levels worth asking this store: not those it computes from its raw points on read (``derived_levels``;
-    SQLite's 1 s level), which hold nothing the raw points do not."""
+    """The levels worth asking this store, in order: a level it computes from its raw points on read
+    (``derived_levels``; SQLite's 1 s level) is skipped once the raw points were asked before it, as it holds
+    nothing they did not; asked first (a read at the resolution of its window), it is what is wanted."""
     skip = getattr(store, "derived_levels", ())
-    return [lv for lv in levels if lv not in skip]
+    raw_first = list(levels[:list(levels).index(RAW)]) if RAW in levels else list(levels)
+    return [lv for lv in levels if lv not in skip or lv in raw_first]
 
 
 def _has_tags(store: Any, measurement: str) -> bool:

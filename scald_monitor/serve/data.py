@@ -109,7 +109,7 @@ def plan(q: Query, schema: Schema, at: Source | None = None) -> tuple[tuple[int,
     ``at``: exactly the level and aggregate that answered an earlier read of the same request (the other columns
     of a table must come from the same rows). A named ``dt``: exactly that level and ``aggregate``, as ligo-scald
     read one retention policy. No ``dt``: the level :func:`~.params.bind` picked for the window, then coarser, then
-    finer ones; raw points only for windows up to :data:`~.params.MAX_RAW_SPAN`, as for ``dt=raw`` (their number is
+    raw points, then finer (``levels.levels_from``); raw points only for windows up to :data:`~.params.MAX_RAW_SPAN`, as for ``dt=raw`` (their number is
     not bounded by the window). The stored aggregate: the one asked for, else the schema's, else any (max first).
     """
     if at is not None:
@@ -122,23 +122,6 @@ def plan(q: Query, schema: Schema, at: Source | None = None) -> tuple[tuple[int,
     if q.aggregate_param is not None:
         return levels, (q.aggregate_param,)
     return levels, aggregates_to_try(None, schema.aggregate)
-
-
-class _EveryLevel:
-    """A store whose every level is asked, including those it derives from its raw points on read (SQLite's 1 s).
-
-    Why: :mod:`~scald_monitor.io.levels` skips derived levels because a finest-first read has asked the raw points
-    already. The API's order starts at the level named or picked for the window, where the derived level is the
-    one wanted (1 s maxima, not raw points, and not 10 s buckets tried before the raw points).
-    """
-
-    derived_levels: tuple[int, ...] = ()
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
 
 
 def _reduce_times(t: list, v: list, aggregate: str | None) -> tuple[list, list]:
@@ -162,7 +145,7 @@ def _one(store: Any, schema: Schema, q: Query, column: str, tags: dict | None, s
     """One series (``tags``), or the reduction across tags (None), from the first planned level holding data."""
     levels, aggregates = plan(q, schema, at)
     try:
-        source, t, v = read_window(_EveryLevel(store), schema.measurement, q.start, q.end, column, tags=tags,
+        source, t, v = read_window(store, schema.measurement, q.start, q.end, column, tags=tags,
                                    aggregates=aggregates, levels=levels)
     except UnknownMeasurementError:  # configured, nothing stored yet
         return None, [], []
@@ -177,7 +160,7 @@ def _by_tag(store: Any, schema: Schema, q: Query, column: str, sources: Sources,
     """Every stored tag combination's series, all from the first planned level where any has data."""
     levels, aggregates = plan(q, schema, at)
     try:
-        source, found = read_window_by_tag(_EveryLevel(store), schema.measurement, q.start, q.end, column,
+        source, found = read_window_by_tag(store, schema.measurement, q.start, q.end, column,
                                            aggregates=aggregates, levels=levels)
     except UnknownMeasurementError:
         return None, {}
