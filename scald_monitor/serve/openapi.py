@@ -118,14 +118,17 @@ SCHEMAS: dict[str, dict] = {
         "measurement": {"type": "string", "nullable": True}, "column": {"type": "string", "nullable": True},
         "backend": _STRING, "description": _STRING, "interval": _NUMBER,
         "state": {"type": "integer", "minimum": 0, "maximum": 3,
-                  "description": "The state now: the result's, or after expiry the document's stale state."},
+                  "description": "The state now: the daemon's status file while it is valid, else a result "
+                                 "evaluated now by the web server (source 'evaluated')."},
         "state_name": {"type": "string", "enum": ["OK", "WARNING", "CRITICAL", "UNKNOWN"]},
         "result_state": {"type": "integer", "nullable": True, "description": "The last result's state."},
         "summary": _STRING, "last_change": _NULLABLE_NUMBER, "state_type": {"type": "string", "nullable": True},
-        "stale": {"type": "boolean", "description": "The status file is missing or older than its expiry."},
+        "stale": {"type": "boolean", "description": "outputs.status_dir is configured but the check's status "
+                  "file is missing or older than its expiry (is scald-monitor run running?)."},
         "created_unix": _NULLABLE_NUMBER, "expires_unix": _NULLABLE_NUMBER,
         "problems": {"type": "integer", "nullable": True, "description": "Tag values not OK."},
-        "source": {"type": "string", "enum": ["status_file", "missing", "evaluated"]}}},
+        "source": {"type": "string", "enum": ["status_file", "evaluated"]},
+        "note": {"type": "string", "description": "Why the status file was not used ('' when it was)."}}},
     "CheckDetail": {"allOf": [{"$ref": "#/components/schemas/CheckSummary"}, {"type": "object", "properties": {
         "settings": {"type": "object", "additionalProperties": True},
         "document": {"$ref": "#/components/schemas/StatusDocument"},
