@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from .rules.result import OK, UNKNOWN, state_name
+from .rules.result import OK, UNKNOWN, plain_text, state_name
 
 USAGE = """\
 Usage: check_scald [-h] [-V] [-v] [-t SECONDS] --config FILE --check NAME
@@ -89,9 +89,13 @@ def parse_args(argv: list[str]) -> dict:
         elif len(arg) > 2 and arg[:2] in ("-w", "-c", "-t") and not arg.startswith("--"):
             opts[_VALUED[arg[:2]]] = arg[2:]  # -w10, -c~:20, -t5
         else:
-            raise UsageError(f"unknown argument {arg!r} (see check_scald --help)")
+            raise UsageError(f"unknown argument {arg!r}")
         i += 1
     return opts
+
+
+#: Longest timeout, look-back or age accepted: larger ones are typos (and overflow the clock, e.g. -t 1e300).
+MAX_SECONDS = 366 * 86400.0
 
 
 def _seconds(opts: dict, key: str, default: float | None = None) -> float | None:
@@ -102,14 +106,17 @@ def _seconds(opts: dict, key: str, default: float | None = None) -> float | None
         value = float(raw)
     except ValueError:
         raise UsageError(f"--{key.replace('_', '-')} must be a number of seconds, got {raw!r}") from None
-    if not value > 0 or value == float("inf"):
+    if not value > 0:
         raise UsageError(f"--{key.replace('_', '-')} must be positive, got {raw!r}")
+    if value > MAX_SECONDS:
+        raise UsageError(f"--{key.replace('_', '-')} must be at most {MAX_SECONDS:g} s (a year), got {raw!r}")
     return value
 
 
 def _line(name: str, state: int, summary: str) -> str:
-    summary = " ".join(summary.replace("|", "/").split())
-    return f"SCALD {name.upper()} {state_name(state)} - {summary}"
+    """``SCALD [NAME] STATE - summary``: one line, no markup (see ``result.plain_text``)."""
+    head = " ".join(part for part in ("SCALD", plain_text(name.upper()), state_name(state)) if part)
+    return f"{head} - {plain_text(summary)}"
 
 
 # -- status-file mode --------------------------------------------------------------------------------------------
@@ -216,8 +223,7 @@ def status_file_mode(opts: dict, now: float) -> tuple[int, str]:
     perf = _perf_from_metrics(doc.get("performance_metrics")) or inline_perf.strip()
     head = _line(name, state, first)
     lines = [f"{head} | {perf}" if perf else head]
-    if rest:
-        lines.append(rest)
+    lines.extend(plain_text(line) for line in rest.split("\n") if line.strip())
     if opts["verbose"]:
         when = f"created {verdict.age} s ago" if verdict.age is not None else "no creation time"
         lines.append(f"source: {source}, {when}{', stale' if verdict.stale else ''}")
@@ -347,7 +353,7 @@ def run(argv: list[str]) -> tuple[int, str]:
         return OK, f"check_scald {__version__}"
     modes = [m for m in ("status_file", "check", "measurement") if opts.get(m)]
     if len(modes) != 1:
-        raise UsageError("give exactly one of --status-file, --check or --measurement (see check_scald --help)")
+        raise UsageError("give exactly one of --status-file, --check or --measurement")
     if modes[0] == "status_file":
         import time
 
@@ -375,15 +381,14 @@ def main(argv: list[str] | None = None) -> int:
         if not argv:
             raise UsageError("no mode given")
         try:
-            timeout = float(parse_args(argv).get("timeout", 10))
-        except (UsageError, ValueError):
-            timeout = 10.0
-        if timeout > 0 and timeout != float("inf"):
-            previous = signal.signal(signal.SIGALRM, _on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, timeout)
+            timeout = _seconds(parse_args(argv), "timeout", 10.0)
+        except UsageError:
+            timeout = 10.0  # run() reports the bad argument; the default still bounds it
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
         state, output = run(argv)
-    except UsageError as exc:
-        state, output = UNKNOWN, f"SCALD UNKNOWN - {exc}\n{USAGE.rstrip()}"
+    except UsageError as exc:  # one line, as Nagios shows it; --help has the usage
+        state, output = UNKNOWN, _line("", UNKNOWN, f"{exc} (see check_scald --help)")
     except KeyboardInterrupt:
         state, output = UNKNOWN, "SCALD UNKNOWN - interrupted"
     except Exception as exc:  # noqa: BLE001 - a plugin must answer UNKNOWN, never crash with a traceback

@@ -399,7 +399,7 @@ def test_passive_line_escapes_backslashes_and_newlines():
     output = LINE.match(line).group(5)
     head, *long_lines = nagios_unescape(output).split("\n")
     assert head.startswith("SCALD LATENCY WARNING - path C:\\new | ")
-    assert long_lines == ["WARNING: first", "second\\"]
+    assert long_lines == ["WARNING: first second\\"]  # one line per tag: a newline in a text is a space
 
 
 @pytest.mark.parametrize("host, service", [("a;b", "s"), ("h", "s;x"), ("h\n", "s"), ("h", "two\nlines"), ("", "s"),

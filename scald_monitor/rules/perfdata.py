@@ -10,6 +10,9 @@ import re
 
 _PLAIN_LABEL = re.compile(r"[A-Za-z0-9_.:/-]+", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Markup in a text: tags, and any angle bracket left over. Texts and labels carry tag values (user data) to
+#: Nagios's and IGWN's web pages; their safety must not rest on the page escaping them (escape_html_tags).
+MARKUP = re.compile(r"<[^<>]*>|[<>]")
 
 
 def _number(value) -> str:
@@ -26,8 +29,8 @@ def _number(value) -> str:
 
 def format_perf(label: str, value, uom: str = "", warn="", crit="", minimum=None, maximum=None) -> str:
     """One datum; labels with spaces or quotes are quoted (``'`` doubled); ``=``, ``|`` and control characters
-    (which would end the perfdata or the line) become ``_``."""
-    label = _CONTROL.sub("_", str(label).replace("=", "_").replace("|", "_"))
+    (which would end the perfdata or the line) become ``_``; markup is removed."""
+    label = _CONTROL.sub("_", MARKUP.sub("", str(label)).replace("=", "_").replace("|", "_")) or "_"
     if not _PLAIN_LABEL.fullmatch(label):
         label = "'" + label.replace("'", "''") + "'"
     text = "U" if value is None else _number(value)

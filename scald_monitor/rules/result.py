@@ -8,7 +8,12 @@ from __future__ import annotations
 from enum import IntEnum
 
 from ..records import FrozenRecord, Record
-from .perfdata import format_perf
+from .perfdata import MARKUP, format_perf
+
+
+def plain_text(text: str) -> str:
+    """``text`` for a monitoring page: markup removed, '|' (it starts Nagios's perfdata) as '/', one line."""
+    return " ".join(MARKUP.sub("", text).replace("|", "/").split())
 
 TYPE_CHECKING = False  # not ``from typing import ...``: the plugin imports this module
 if TYPE_CHECKING:
@@ -135,7 +140,7 @@ class Result(Record):
         bad = [t for t in self.tags if t.state != OK]
         bad.sort(key=lambda t: (-severity(t.state), t.label))
         lines = [f"{state_name(t.state)}: {t.text}" for t in bad] + list(self.notes)
-        return [line.replace("|", "/") for line in lines]
+        return [plain_text(line) for line in lines]
 
     @property
     def state_name(self) -> str:
@@ -143,8 +148,7 @@ class Result(Record):
 
     def first_line(self) -> str:
         """``SCALD <CHECK> <STATE> - summary``, without performance data."""
-        summary = self.summary.replace("|", "/").replace("\n", " ")  # '|' would start Nagios's perfdata
-        return f"SCALD {self.check.upper()} {self.state_name} - {summary}"
+        return f"SCALD {self.check.upper()} {self.state_name} - {plain_text(self.summary)}"
 
     def perf_text(self) -> str:
         return " ".join(str(p) for p in self.perfdata)
