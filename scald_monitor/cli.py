@@ -28,10 +28,14 @@ def load_config_or_exit(path: str):
     try:
         return load(path)
     except ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        click.echo(f"{path}: {len(exc.problems)} problem(s) found", err=True)
-        sys.exit(2)
+        _exit_with_problems(path, exc)
+
+
+def _exit_with_problems(path: str, exc: Exception) -> None:
+    """Print a ConfigError's problems (the first MAX_PROBLEMS, then a count) and their number; exit 2."""
+    click.echo(str(exc), err=True)
+    click.echo(f"{path}: {len(exc.problems)} problem(s) found", err=True)
+    sys.exit(2)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -308,10 +312,7 @@ def report_cmd(config_path: str, outdir: str, allow_external_links: bool) -> Non
     try:
         written = run(config_path, outdir, allow_external_links=allow_external_links)
     except ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        click.echo(f"{config_path}: {len(exc.problems)} problem(s) found", err=True)
-        sys.exit(2)
+        _exit_with_problems(config_path, exc)
     except OSError as exc:
         raise click.ClickException(f"cannot write the report into {outdir}: {exc}") from None
     for path in written:

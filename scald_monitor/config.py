@@ -48,15 +48,26 @@ class Problem(FrozenRecord):
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
+#: Problems printed for one file; the rest are counted ("... and N more"): a mangled file must not print (or
+#: compute did-you-mean hints for) hundreds of thousands of lines.
+MAX_PROBLEMS = 200
+#: Larger files are refused before parsing: a configuration is a few kB (ligo-scald's largest, tens of kB), and
+#: parsing YAML costs ~3 s and ~100 MB per MiB.
+MAX_CONFIG_BYTES = 2 * 1024 * 1024
+
+
 class ConfigError(Exception):
     """A configuration that cannot be used; ``problems`` lists every problem found, not just the first."""
 
     def __init__(self, problems: Iterable[Problem]):
         self.problems: list[Problem] = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__(str(self))
 
     def __str__(self) -> str:
-        return "\n".join(str(p) for p in self.problems)
+        lines = [str(p) for p in self.problems[:MAX_PROBLEMS]]
+        if len(self.problems) > MAX_PROBLEMS:
+            lines.append(f"... and {len(self.problems) - MAX_PROBLEMS} more problems")
+        return "\n".join(lines)
 
 
 class SchemaSpec(Record):
@@ -136,10 +147,13 @@ def read_text(path: str, what: str = "configuration file") -> str:
     """A YAML file's text, or a ConfigError naming the file (and the line of an encoding error)."""
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            data = fh.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ConfigError([Problem(path, None, "", f"cannot read {what}: {reason}")]) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError([Problem(path, None, "", f"larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB: not a "
+                                   f"{what}?")])
     try:
         # "utf-8-sig" without its codec module (one import less for check_scald): drop one BOM, decode UTF-8; an
         # error's offsets are then, as with that codec, counted from after the BOM.
@@ -502,6 +516,10 @@ class _Validator:
         known = list(known)
         for key in entry:
             if key in known:
+                continue
+            if len(self.problems) >= MAX_PROBLEMS:  # counted, not explained: nobody reads that far
+                if not typos_only:
+                    self.report(path + (key,), "unknown key", at="key")
                 continue
             hint = _close_matches(_key_text(key), known, n=1, cutoff=0.75 if typos_only else 0.6)
             if typos_only and not hint:

@@ -215,8 +215,8 @@ class Daemon:
         try:
             cfg = load(self.config_path)
         except ConfigError as exc:
-            for problem in exc.problems:
-                log.error("reload refused: %s", problem)
+            for line in str(exc).splitlines():
+                log.error("reload refused: %s", line)
             log.error("reload refused: %d problem(s); still running the previous configuration",
                       len(exc.problems))
             sd_notify("READY=1")

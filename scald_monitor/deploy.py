@@ -182,8 +182,8 @@ def deployed_app(config_path: str, script_depth: int = 2, static_url: str | None
     try:
         cfg = load(config_path)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"scald-monitor: {problem}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"scald-monitor: {line}", file=sys.stderr)
         return _unavailable(f"scald-monitor: the configuration has {len(exc.problems)} problem(s); "
                             "see the web server's error log")
     from .serve import create_app
