@@ -46,6 +46,18 @@ def write_atomic(path: str, data: bytes, tmp_dir: str | None = None, mode: int |
     fsync_directory(directory)
 
 
+def check_writable(directory: str, tmp_dir: str | None = None) -> None:
+    """Raise OSError unless ``write_atomic`` could write into ``directory`` (with ``tmp_dir``): both are created
+    as it would create them and a temp file is made and removed where it would make one, so a kill at any moment
+    leaves nothing but a temp file of the kind ``write_atomic`` may leave."""
+    tmp_dir = os.path.abspath(tmp_dir) if tmp_dir else os.path.abspath(directory)
+    os.makedirs(directory, exist_ok=True)
+    os.makedirs(tmp_dir, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=".probe.", suffix=".tmp")
+    os.close(fd)
+    os.unlink(tmp)
+
+
 def fsync_directory(directory: str) -> None:
     """Make a rename durable; some file systems cannot fsync a directory, which is no reason to fail the write."""
     try:

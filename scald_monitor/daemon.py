@@ -142,19 +142,16 @@ def unwritable_outputs(cfg: Config) -> tuple[list[str], bool]:
     counted as usable: a FIFO without a reader and a server that is down are normal at start-up, and both are
     retried every interval.
     """
-    import tempfile
+    from .atomic import check_writable
 
     problems, usable = [], False
     outputs = cfg.outputs
-    for key, where in (("state_file", os.path.dirname(os.path.abspath(outputs["state_file"] or "."))),
-                       ("status_dir", os.path.abspath(outputs["status_dir"] or "."))):
+    for key in ("state_file", "status_dir"):
         if not outputs.get(key):
             continue
+        where = os.path.dirname(os.path.abspath(outputs[key])) if key == "state_file" else outputs[key]
         try:
-            os.makedirs(where, exist_ok=True)
-            fd, probe = tempfile.mkstemp(dir=where, prefix=".scald-probe.")
-            os.close(fd)
-            os.unlink(probe)
+            check_writable(where, status_out.temp_dir(where) if key == "status_dir" else None)
             usable = True
         except OSError as exc:
             problems.append(f"outputs.{key} {outputs[key]}: cannot write in {where}: "

@@ -52,7 +52,7 @@ import numpy as np
 from ..timeutil import gps_to_unix, unix_to_gps
 from .decimate import decimate_levels, due_levels
 from .errors import BackendError, UnknownMeasurementError
-from .schema import AGGREGATES, LEVELS, Schema, SchemaRegistry, make_schema
+from .schema import AGGREGATES, LEVELS, Schema, SchemaRegistry, make_schema, writer_schema
 from .sqlite_layout import check_range, pick_level, tag_values
 from .validate import SeriesBatch, normalize_columns, normalize_rows
 
@@ -553,6 +553,14 @@ class Aggregator(_Influx):
         self._ready = True
 
     # -- public write API -------------------------------------------------------------------------------------
+    def register_schema(self, measurement: str, columns: str | Sequence[str], column_key: str | None = None,
+                        tags: str | Sequence[str] | None = None, tag_key: str | None = None,
+                        aggregate: str | None = None) -> Schema:
+        """As the Consumer's, refusing what a writer must not write (``schema.writer_schema``), as SQLite's."""
+        schema = writer_schema(measurement, columns, column_key, tags, tag_key, aggregate)
+        self.schemas.add(schema)
+        return schema
+
     def store_columns(self, measurement: str, data: Mapping[Any, Any], aggregate: str | None = None) -> int:
         """Store ``{tags: {'time': [...], 'fields': {col: [...]}}}``; ``aggregate`` is accepted for ligo-scald
         compatibility (min, median and max are always kept)."""

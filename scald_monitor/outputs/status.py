@@ -413,7 +413,7 @@ def _check_name(name: str) -> None:
         raise ValueError(f"invalid check name for a status file: {name!r} (no path separators, no leading dot)")
 
 
-def _temp_dir(status_dir: str) -> str:
+def temp_dir(status_dir: str) -> str:
     """Where temp files go: a hidden sibling of status_dir, so status_dir only ever holds finished documents and
     ``os.replace`` stays a rename within one filesystem (unless status_dir itself is a mount point)."""
     head, tail = os.path.split(os.path.abspath(status_dir))
@@ -431,7 +431,7 @@ def write_status(status_dir: str, name: str, doc: dict) -> str:
     _check_name(name)
     data = json.dumps(doc, indent=1, allow_nan=False).encode("utf-8") + b"\n"  # strict JSON, before touching disk
     status_dir = os.path.abspath(status_dir)
-    tmp_dir = _temp_dir(status_dir)
+    tmp_dir = temp_dir(status_dir)
     target = os.path.join(status_dir, f"{name}.json")
     write_atomic(target, data, tmp_dir=tmp_dir, mode=0o644)
     return target
@@ -462,7 +462,7 @@ def sync_status_dir(status_dir: str, names: Iterable[str]) -> list[str]:
             continue
         removed.append(stem)
         log.info("removed status file of unconfigured check %s: %s", stem, entry.path)
-    _clear_old_temps(_temp_dir(status_dir))
+    _clear_old_temps(temp_dir(status_dir))
     return sorted(removed)
 
 

@@ -17,6 +17,20 @@ from scald_monitor.config import ConfigError, load
 from scald_monitor.io.schema import NAME_RE, make_schema
 from scald_monitor.io.sqlite import Aggregator as SqliteAggregator
 
+@pytest.fixture(params=["sqlite", "influx"])
+def aggregator(request, tmp_path):
+    """An Aggregator of each backend (InfluxDB: a real influxd): both refuse the same names."""
+    if request.param == "sqlite":
+        agg = SqliteAggregator(path=tmp_path / "s.sqlite")
+    else:
+        from scald_monitor.io.influx import Aggregator as InfluxAggregator
+
+        server = request.getfixturevalue("influxd")
+        agg = InfluxAggregator(hostname=server.host, port=server.port, db=request.getfixturevalue("influx_db"))
+    yield agg
+    agg.close()
+
+
 SNEAKY = ["job\n", "job\r\n", "\njob", "job\x00", "jo b", "job;drop", "١٢٣", "jöb", "job\u2028", ""]
 
 
@@ -43,23 +57,15 @@ def test_an_accepted_name_has_no_line_break_space_or_separator(name):
     (["job"], ["time"], "column name 'time' is reserved"),
     (["job"], ["job", "v"], "both columns and tags"),
 ])
-def test_reserved_and_colliding_names_are_refused_by_register_schema(tmp_path, tags, columns, message):
-    agg = SqliteAggregator(path=tmp_path / "s.sqlite")
-    try:
-        with pytest.raises(ValueError, match=message):
-            agg.register_schema("m", columns, tags=tags)
-    finally:
-        agg.close()
+def test_reserved_and_colliding_names_are_refused_by_register_schema(aggregator, tags, columns, message):
+    with pytest.raises(ValueError, match=message):
+        aggregator.register_schema("m", columns, tags=tags)
 
 
-def test_a_measurement_named_like_an_across_tags_reduction_is_not_written(tmp_path):
-    agg = SqliteAggregator(path=tmp_path / "s.sqlite")
-    try:
-        with pytest.raises(ValueError, match="named like the reduction across tags"):
-            agg.register_schema("lat_across_jobs", "data", tags="ifo")
-        agg.register_schema("lat_across", "data", tags="ifo")  # not of that form: fine
-    finally:
-        agg.close()
+def test_a_measurement_named_like_an_across_tags_reduction_is_not_written(aggregator):
+    with pytest.raises(ValueError, match="named like the reduction across tags"):
+        aggregator.register_schema("lat_across_jobs", "data", tags="ifo")
+    aggregator.register_schema("lat_across", "data", tags="ifo")  # not of that form: fine
 
 
 def _problems(tmp_path, text: str) -> dict[str, tuple[int, str]]:
