@@ -734,3 +734,13 @@ def test_identical_requests_share_one_answer_for_a_few_seconds(sqlite_env, monke
     assert len(calls) == 1
     assert sqlite_env.client.get(url("timeseries", "latency_history", T0 - 12, T0)).status_code == 200
     assert len(calls) == 2  # another URL is another query
+
+
+@pytest.mark.parametrize("name", ["latency_history%0A", "latency_history%0D%0A", "latency_history%00", "%0Alatency_history"])
+def test_a_measurement_name_with_a_line_break_is_unknown_not_an_outage(env, name):
+    """'$' matched before a final newline: such a name reached InfluxDB, which answered with an error the reader
+    took for an outage (503, connection dropped). Names are matched whole: 404, and the reader still works."""
+    r = env.client.get(url("timeseries", name, T0 - 60, T0, "column=data"))
+    assert r.status_code == 404 and "error" in r.get_json()
+    ok = env.client.get(url("timeseries", "latency_history", T0 - 60, T0, "column=data"))
+    assert ok.status_code == 200
