@@ -3,12 +3,16 @@
 ``create_app(cfg)`` registers the ``api`` blueprint (``/api/...``, :mod:`.api`) and the ``pages`` blueprint (HTML,
 :mod:`.pages`), with templates and static files from the ``scald_monitor.web`` package data (the repository's
 top-level ``web/`` directory). Flask is imported only here, never by ``scald_monitor.cli`` at start-up.
+
+HTTP details every answer shares: ``X-Content-Type-Options: nosniff`` on every response (static files included: a
+browser must not run an uploaded-looking file as script because its bytes resemble one); ``OPTIONS`` on an API
+route is answered in JSON with ``Allow`` (:func:`.errors.options_response`), a 405 carries ``Allow`` too.
 """
 from __future__ import annotations
 
 from importlib import resources, util
 
-from flask import Flask
+from flask import Flask, Response
 
 from ..config import Config
 
@@ -20,13 +24,30 @@ def web_root() -> str:
     return str(resources.files("scald_monitor.web"))
 
 
+class ScaldFlask(Flask):
+    """Flask, with the automatic ``OPTIONS`` answer of API routes in JSON like every other API answer."""
+
+    def make_default_options_response(self) -> Response:
+        from .errors import is_api_request, options_response
+
+        default = super().make_default_options_response()
+        if is_api_request():
+            return options_response(default.allow)
+        return default
+
+
+def _nosniff(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
 def create_app(cfg: Config) -> Flask:
     """The WSGI app for ``cfg``; safe to serve from many threads (readers are per thread, state is read-only)."""
     from . import api
     from .errors import install_error_handlers
 
     root = web_root()
-    app = Flask(
+    app = ScaldFlask(
         __name__,
         template_folder=f"{root}/templates",
         static_folder=f"{root}/static",
@@ -42,4 +63,5 @@ def create_app(cfg: Config) -> Flask:
 
         app.register_blueprint(pages.bp)
     install_error_handlers(app)  # after the blueprints: JSON for /api/..., their handlers for the rest
+    app.after_request(_nosniff)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Iterable
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -63,9 +63,32 @@ def is_api_request() -> bool:
     return request.path == "/api" or request.path.startswith("/api/")
 
 
+#: The order methods are listed in ``Allow`` (RFC 9110 sets none; a fixed one keeps answers byte-identical).
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allow_header(methods: Iterable[str]) -> str:
+    """``Allow``'s value for ``methods``: ``GET, HEAD, OPTIONS`` for every API route (each is GET-only)."""
+    names = {m.upper() for m in methods}
+    ordered = [m for m in _METHOD_ORDER if m in names] + sorted(names - set(_METHOD_ORDER))
+    return ", ".join(ordered)
+
+
+def options_response(methods: Iterable[str]) -> Response:
+    """The answer to ``OPTIONS`` on an API route: 200, ``Allow``, and a JSON body saying the same.
+
+    Why not Flask's automatic answer: it is an empty ``text/html`` body, the one non-JSON answer left under /api/
+    (a client that parses every answer as JSON fails on it).
+    """
+    allow = allow_header(methods)
+    response = json_response({"allow": allow.split(", "), "openapi": "/api/openapi.json"}, cache="max-age=60")
+    response.headers["Allow"] = allow
+    return response
+
+
 def install_error_handlers(app: Flask) -> None:
-    """JSON errors for ``/api/...`` (400, 404, 405, 500 and any other HTTP error); other paths keep the handler
-    registered before (the pages' HTML error pages) or Flask's default.
+    """JSON errors for ``/api/...`` (400, 404, 405 with ``Allow``, 500 and any other HTTP error); other paths keep
+    the handler registered before (the pages' HTML error pages) or Flask's default.
 
     Call this after registering the blueprints: it wraps whatever handlers they installed app-wide.
     """
@@ -87,9 +110,14 @@ def _make_handler(previous: dict):
                 if original is not None:
                     log.error("%s %s: internal error", request.method, request.path, exc_info=original)
                 return error_response(500, "internal error (logged on the server)")
+            allowed = getattr(exc, "valid_methods", None) if code == 405 else None
             message = {404: f"no such API route: {request.path} (see /api/openapi.json)",
-                       405: f"method {request.method} not allowed here (only GET)"}.get(code, exc.description)
-            return error_response(code, message)
+                       405: f"method {request.method} not allowed here (allowed: "
+                            f"{allow_header(allowed or ('GET', 'HEAD', 'OPTIONS'))})"}.get(code, exc.description)
+            response = error_response(code, message)
+            if code == 405:  # RFC 9110 §15.5.6: a 405 MUST list the methods the resource supports
+                response.headers["Allow"] = allow_header(allowed or ("GET", "HEAD", "OPTIONS"))
+            return response
         for cls in type(exc).__mro__:
             handler = previous.get(cls)
             if handler is not None:

@@ -1,7 +1,13 @@
 """The OpenAPI 3 description of ``/api``: every route, parameter, answer shape and error.
 
 Written out by hand (the API is small and its parameters are ligo-scald's, which no decorator library would infer)
-and kept next to the routes; ``tests/test_api.py`` validates it and checks that every route of the blueprint is in it.
+and kept next to the routes; ``tests/test_api.py`` validates it and checks that every route of the blueprint is in it,
+and ``tests/adversarial/test_api_schemathesis.py`` checks that the answers keep to it.
+
+Built per configuration: ``backend`` is an enum of the configured backends' names. Rules that join several
+parameters (``end`` not before ``start``, a column or tag the measurement has, ...) are beyond OpenAPI 3.0's
+schemas; they are written out in :data:`PARAMETER_RULES`, in each data operation's 400 answer and in its
+``x-parameter-rules`` extension, so that a client or a fuzzer can tell those 400s from a refused valid request.
 """
 from __future__ import annotations
 
@@ -9,12 +15,16 @@ from typing import Any
 
 from .. import __version__
 from ..io.schema import AGGREGATES, LEVELS
-from .params import MAX_POINTS, MAX_RAW_SPAN, MAX_VALUES, TRANSFORMS
+from .params import MAX_FILTER_SERIES, MAX_POINTS, MAX_RAW_SPAN, MAX_TAG_VALUE, MAX_VALUES, TRANSFORMS
 
 
 def _param(name: str, where: str, description: str, schema: dict, required: bool = False, **extra: Any) -> dict:
+    """One parameter. Every query parameter has ``allowEmptyValue``: the API reads ``dt=`` as no ``dt`` at all
+    (ligo-scald's client sends empty values for null), and the document says so instead of calling it invalid."""
     out = {"name": name, "in": where, "description": description, "required": required or where == "path",
            "schema": schema}
+    if where == "query":
+        out["allowEmptyValue"] = True
     out.update(extra)
     return out
 
@@ -22,27 +32,50 @@ def _param(name: str, where: str, description: str, schema: dict, required: bool
 _STRING = {"type": "string"}
 _NUMBER = {"type": "number"}
 _NULLABLE_NUMBER = {"type": "number", "nullable": True}
+#: A measurement, column or tag name (``io.schema.NAME_RE``), as an ECMA 262 pattern.
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.:-]*$"
+_NAME = {"type": "string", "pattern": NAME_PATTERN}
+
+#: The 400s of the data routes that no OpenAPI 3.0 schema can express, because each joins several parameters or
+#: the measurement's stored schema: ``(key, rule)``. The key is a word of the error message the API sends.
+PARAMETER_RULES: tuple[tuple[str, str], ...] = (
+    ("before start", "end must not be before start (the window [start, end] is empty otherwise)"),
+    ("unknown column", "every column must be one of the measurement's columns (GET /api/measurements)"),
+    ("unknown tag", "every name in tag must be one of the measurement's tags"),
+    ("is not one of its tags", "tag_key must be one of the measurement's tags"),
+    ("raw points are served", f"raw points (dt=0/raw) only for windows of at most {MAX_RAW_SPAN:g} s"),
+    ("values (limit", f"at most {MAX_VALUES:,} values per answer: (end - start) / dt + 1 points per series, "
+                      "times the series and columns asked for"),
+    ("select more than", f"the tag filters may select at most {MAX_FILTER_SERIES} series"),
+    ("heatmap", "heatmap: dt not 0/raw, exactly one column, a measurement with tags"),
+    ("FAR column", "table: far only for a measurement with a FAR column (far_key, else far)"),
+)
 
 PARAMETERS: dict[str, dict] = {
     "measurement": _param("measurement", "path", "Measurement name (or the name of a schema in the config).",
-                          {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.:-]*$"}),
-    "start": _param("start", "path", "Start of the window, GPS seconds (integer or decimal).",
-                    {"type": "number", "minimum": 0, "maximum": 1e10}),
-    "end": _param("end", "path", "End of the window, GPS seconds (integer or decimal), not before start.",
-                  {"type": "number", "minimum": 0, "maximum": 1e10}),
+                          dict(_NAME)),
+    "start": _param("start", "path", "Start of the window, GPS seconds: ASCII digits, an optional decimal part "
+                    "and exponent (1187008882, 1187008882.4, 1.187e9).", {"type": "number", "minimum": 0,
+                                                                           "maximum": 1e10}),
+    "end": _param("end", "path", "End of the window, GPS seconds, written as start is. Must not be before start "
+                  "(end >= start): a rule across two parameters, which OpenAPI 3.0 cannot put in a schema; an end "
+                  "before start is a 400 (see x-parameter-rules).", {"type": "number", "minimum": 0,
+                                                                      "maximum": 1e10}),
     "column": _param("column", "query", "Column(s) to read (repeatable). Default: the schema's column_key "
-                     "(/api/table: every column).", {"type": "array", "items": _STRING},
-                     style="form", explode=True),
+                     "(/api/table: every column). Empty values are ignored (ligo-scald's client sends them).",
+                     {"type": "array", "items": _NAME}, style="form", explode=True),
     "tag": _param("tag", "query", "Names of the query parameters that hold tag filters (repeatable), as in "
                   "ligo-scald: tag=job&job=0001&job=0002 selects two series, one trace each, named by the value. "
                   "With several tags, every combination of the given values is a series; a tag left out matches "
-                  "every value.", {"type": "array", "items": _STRING}, style="form", explode=True),
+                  "every value.", {"type": "array", "items": _NAME}, style="form", explode=True),
     "tag_values": _param("tag_values", "query", "The tag filter values themselves: one query parameter per name "
-                         "listed in `tag` (e.g. job=0001&job=0002). Control characters are refused.",
-                         {"type": "object", "additionalProperties": {"type": "array", "items": _STRING}},
+                         f"listed in `tag` (e.g. job=0001&job=0002), each at most {MAX_TAG_VALUE} characters; "
+                         "control characters are refused.",
+                         {"type": "object", "additionalProperties": {"type": "array", "items": {
+                             "type": "string", "maxLength": MAX_TAG_VALUE, "pattern": "^[^\\x00-\\x1f\\x7f]*$"}}},
                          style="form", explode=True),
     "tag_key": _param("tag_key", "query", "The tag that makes heatmap rows / latest bars. Default: the schema's.",
-                      _STRING),
+                      _NAME),
     "aggregate": _param("aggregate", "query", "Which bucket aggregate to read. Default: the schema's, else max.",
                         {"type": "string", "enum": list(AGGREGATES)}),
     "dt": _param("dt", "query", f"Resolution in seconds ({', '.join(map(str, LEVELS))}); 0 or raw for raw points "
@@ -59,7 +92,8 @@ PARAMETERS: dict[str, dict] = {
                   "this.", {"type": "number", "exclusiveMinimum": True, "minimum": 0}),
     "datetime": _param("datetime", "query", "Times as ISO 8601 UTC strings instead of GPS seconds.",
                        {"type": "boolean"}),
-    "backend": _param("backend", "query", "Key of the config's backends: section. Default: default.", _STRING),
+    "backend": _param("backend", "query", "Key of the config's backends: section. Default: default (or the first "
+                      "configured). Any other name is a 400.", _STRING),
     "transform": _param("transform", "query", "Latest only: none (the value) or latency (seconds since the newest "
                         "point). Default: the schema's transform, else none.",
                         {"type": "string", "enum": list(TRANSFORMS)}),
@@ -163,7 +197,9 @@ def _error(description: str) -> dict:
 
 
 _ERRORS_DATA = {
-    "400": _error(f"A bad parameter (time, column, tag, aggregate, dt, ...), or more than {MAX_VALUES:,} values."),
+    "400": _error(f"A bad parameter (time, column, tag, aggregate, dt, ...), or more than {MAX_VALUES:,} values; "
+                  "also a request breaking a rule across parameters (x-parameter-rules): "
+                  + "; ".join(rule for _key, rule in PARAMETER_RULES) + "."),
     "404": _error("Unknown measurement."),
     "503": _error("The backend cannot be read (down, missing, locked)."),
 }
@@ -187,6 +223,7 @@ def _data_op(summary: str, schema: dict, extra_params: tuple[str, ...] = ()) -> 
         "summary": summary,
         "parameters": [_ref(n) for n in (*_DATA_PARAMS, *extra_params)],
         "responses": {"200": ok, **_ERRORS_DATA},
+        "x-parameter-rules": [{"error_contains": key, "rule": rule} for key, rule in PARAMETER_RULES],
     }}
 
 
@@ -194,8 +231,28 @@ def _array(ref: str) -> dict:
     return {"type": "array", "items": {"$ref": f"#/components/schemas/{ref}"}}
 
 
+def parameters(cfg: Any = None) -> dict[str, dict]:
+    """:data:`PARAMETERS` for ``cfg``: ``backend`` an enum of its backends (any other name is a 400), ``check`` an
+    enum of its checks (any other is a 404), the configured measurements as examples of ``measurement`` (not an
+    enum: a measurement stored but not configured is served too)."""
+    out = dict(PARAMETERS)
+    if cfg is None:
+        return out
+    backends = sorted(cfg.backends or ())
+    if backends:
+        out["backend"] = {**PARAMETERS["backend"], "schema": {"type": "string", "enum": backends}}
+    checks = list(cfg.checks or ())
+    if checks:
+        out["check"] = {**PARAMETERS["check"], "schema": {"type": "string", "enum": checks}}
+    measurements = sorted({s.measurement for s in cfg.schemas.values()})
+    if measurements:
+        out["measurement"] = {**PARAMETERS["measurement"],
+                              "examples": {name: {"value": name} for name in measurements}}
+    return out
+
+
 def openapi_document(cfg: Any = None) -> dict:
-    """The document; ``cfg`` adds the configured measurements and checks as examples."""
+    """The document; ``cfg`` adds the configured measurements and checks as examples and the backends' names."""
     data_path = "/api/{kind}/{measurement}/{start}/{end}"
     paths = {
         data_path.format(kind="timeseries", measurement="{measurement}", start="{start}", end="{end}"):
@@ -260,5 +317,5 @@ def openapi_document(cfg: Any = None) -> dict:
         "openapi": "3.0.3",
         "info": {"title": "scald-monitor API", "version": __version__, "description": description},
         "paths": paths,
-        "components": {"parameters": PARAMETERS, "schemas": SCHEMAS},
+        "components": {"parameters": parameters(cfg), "schemas": SCHEMAS},
     }

@@ -34,6 +34,8 @@ DEFAULT_DELAY = 0
 MAX_SPAN = 100 * 365.25 * 86400
 #: Link schemes a navbar tab may use; anything else (``javascript:``, ``data:``) would run code on click.
 SAFE_SCHEMES = ("http://", "https://", "mailto:", "/", "./", "../", "#", "?")
+#: A URL that names a scheme (``https:``, ``mailto:``) leads off this server.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:", re.ASCII)
 #: Content-Security-Policy for every page: only our own scripts, styles and API. A second line of defence
 #: behind autoescaping, and the guarantee that a page never contacts another host. ``{static}`` is empty, or the
 #: origin of the static files when ``scald deploy --static-url`` put them on another server.
@@ -60,6 +62,15 @@ def _dashboard(section: str) -> dict:
 # ---- navbar ----------------------------------------------------------------------------------------------------
 
 
+def is_external(url: str) -> bool:
+    """Whether ``url`` leads to another host: it names a scheme (``https:``, ``mailto:``), or it is
+    protocol-relative (``//host/x``), which the browser completes with the page's scheme — like ``https://host/x``,
+    not like the local path ``/x`` it starts as. Browsers read ``\\`` as ``/`` in such URLs (WHATWG URL), so
+    ``/\\host`` and ``\\\\host`` are protocol-relative too, and they drop tabs and newlines anywhere (``/<tab>/host``)."""
+    text = re.sub(r"[\t\n\r]", "", url).strip().replace("\\", "/")
+    return text.startswith("//") or bool(_SCHEME.match(text))
+
+
 def _safe_href(url) -> str:
     """The tab's URL if its scheme cannot run script, else ``#`` (autoescaping does not stop ``javascript:``)."""
     if not isinstance(url, str):
@@ -70,14 +81,21 @@ def _safe_href(url) -> str:
     return "#"
 
 
+def _tab(tab: dict) -> dict:
+    """A navbar tab for the template: name, a safe href, and whether it leads off this server (``external``)."""
+    href = _safe_href(tab.get("url"))
+    return {"name": str(tab.get("name") or tab.get("url") or "link"), "href": href, "external": is_external(href)}
+
+
 def _asset(key: str) -> str | None:
     """The local file configured as ``navbar.<key>`` (image, css), resolved next to the config; None if absent.
 
-    Remote URLs are ignored on purpose: the dashboard must work on air-gapped clusters and never make the
-    browser contact another host.
+    Remote URLs (``https://host/x``, and protocol-relative ``//host/x``, see :func:`is_external`) are ignored on
+    purpose: the dashboard must work on air-gapped clusters and never make the browser contact another host; and
+    ``//host/logo.png`` is a URL, not the local file ``/host/logo.png`` it would otherwise be read as.
     """
     value = _dashboard("navbar").get(key)
-    if not isinstance(value, str) or not value or "://" in value:
+    if not isinstance(value, str) or not value or "://" in value or is_external(value):
         return None
     path = value if os.path.isabs(value) else os.path.join(os.path.dirname(os.path.abspath(_config().path)), value)
     return path if os.path.isfile(path) else None
@@ -95,8 +113,7 @@ def navbar_context(active: str) -> dict:
             href = url_for("pages.index") if name == _home_page() else url_for("pages.page", name=name)
             links.append({"name": name, "title": str(page.get("title") or name), "href": href,
                           "active": name == active})
-    tabs = [{"name": str(tab.get("name") or tab.get("url") or "link"), "href": _safe_href(tab.get("url"))}
-            for tab in navbar.get("tabs") or [] if isinstance(tab, dict)]
+    tabs = [_tab(tab) for tab in navbar.get("tabs") or [] if isinstance(tab, dict)]
     return {
         "title": str(navbar.get("title") or "scald-monitor"),
         "links": links,

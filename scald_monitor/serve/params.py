@@ -37,8 +37,11 @@ RAW_DT = ("0", "raw")
 #: ``/api/latest`` transforms (ligo-scald's): the value itself, or the age of the newest point.
 TRANSFORMS = ("none", "latency")
 
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
-_INTEGRAL = re.compile(r"^\d+(?:\.0*)?$")
+#: Numbers as the API reads them, matched whole (``fullmatch``: ``$`` would also match before a final newline) and
+#: ASCII-only: without ``re.ASCII`` ``\d`` matches any Unicode digit, and ``float()`` reads ``"١٢٣"`` as 123, so a
+#: time nobody typed as digits would be accepted.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_INTEGRAL = re.compile(r"[0-9]+(?:\.0*)?", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -85,7 +88,7 @@ def _arg(args: Mapping, name: str) -> str | None:
 
 def gps_time(text: str, what: str) -> float:
     """A GPS time from the path: a plain decimal number (int or float), finite, between 0 and :data:`MAX_GPS`."""
-    if not _NUMBER.match(text or ""):
+    if not _NUMBER.fullmatch(text or ""):
         raise ApiError(400, f"{what} must be GPS seconds (a number such as 1187008882 or 1187008882.4), "
                             f"not {text!r}")
     value = float(text)
@@ -105,7 +108,7 @@ def number(args: Mapping, name: str, positive: bool = False) -> float | None:
     text = _arg(args, name)
     if text is None:
         return None
-    if not _NUMBER.match(text) or not math.isfinite(float(text)) or (positive and float(text) <= 0):
+    if not _NUMBER.fullmatch(text) or not math.isfinite(float(text)) or (positive and float(text) <= 0):
         raise ApiError(400, f"{name} must be a {'positive ' if positive else ''}finite number, not {text!r}")
     return float(text)
 
@@ -124,7 +127,7 @@ def parse(args: Mapping, start: str, end: str, backends: Mapping[str, Any]) -> Q
     if dt is not None:
         if dt.lower() in RAW_DT:
             q.dt_param = 0
-        elif _INTEGRAL.match(dt) and int(float(dt)) in LEVELS:
+        elif _INTEGRAL.fullmatch(dt) and float(dt) in LEVELS:  # compared as a float: "9"*400 is inf, no int
             q.dt_param = int(float(dt))
         else:
             raise ApiError(400, f"dt must be one of {', '.join(map(str, LEVELS))} (seconds), or 0/raw for raw "
@@ -132,7 +135,7 @@ def parse(args: Mapping, start: str, end: str, backends: Mapping[str, Any]) -> Q
 
     fill = _arg(args, "fill")
     if fill is not None and fill.lower() not in ("null", "none"):
-        if not _NUMBER.match(fill) or not math.isfinite(float(fill)):
+        if not _NUMBER.fullmatch(fill) or not math.isfinite(float(fill)):
             raise ApiError(400, f"fill must be null or a finite number (it replaces missing values), not {fill!r}")
         q.fill = float(fill)
 
