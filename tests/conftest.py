@@ -66,3 +66,28 @@ def influx_db(influxd):
         if not influxd.running():
             influxd.start()
         influxd.query(f'DROP DATABASE "{name}"')
+
+
+# ===================================================================================================================
+# Icinga 2 (tests/icinga_fixture.py): one real icinga2 per session on 127.0.0.1, own CA, free port, temp dir.
+# ===================================================================================================================
+
+@pytest.fixture(scope="session")
+def icinga(tmp_path_factory):
+    """A running Icinga 2 (``Icinga2``): ``base`` (https://127.0.0.1:PORT), ``ca``, ``api()``, ``add_service()``,
+    ``result()``, ``wait_for()``. Tests create their own services (unique names). Stopped by PID at the end.
+
+    Fails (does not skip) when Icinga 2 is not installed: `.ci/run` installs the Debian `icinga2` package.
+    """
+    from icinga_fixture import Icinga2, icinga2_binary
+
+    binary = icinga2_binary()
+    if binary is None:
+        pytest.fail("icinga2 is not installed (apt-get install --no-install-recommends icinga2; "
+                    "bash .ci/run does it)")
+    server = Icinga2(tmp_path_factory.mktemp("icinga2"), binary)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
