@@ -320,7 +320,7 @@ def _schema_for(cfg, store, measurement: str):
     from .io.errors import UnknownMeasurementError
 
     try:
-        return store._schema(measurement)  # the store remembers every registered schema
+        return store.schema(measurement)  # the store remembers every registered schema
     except UnknownMeasurementError:
         raise UsageError(f"unknown measurement {measurement!r} (not in the configuration nor the store)") from None
 

@@ -381,3 +381,100 @@ def test_connect_builds_backends_from_config_entries(tmp_path):
     assert isinstance(connect({"backend": "sqlite", "path": str(path)}, readonly=True), Consumer)
     with pytest.raises(ValueError, match="unknown backend"):
         connect({"backend": "mysql"})
+
+
+# -- one store interface ------------------------------------------------------------------------------------------
+def test_every_reader_and_writer_is_a_store(tmp_path, influxd, influx_db):
+    """The callers (rules, plugin, web) rely on one interface: ``schema``, ``interrupt``, ``derived_levels`` and the
+    ``retrieve_*`` calls, whatever the backend."""
+    from scald_monitor.io.sqlite_lite import LiteConsumer
+    from scald_monitor.io.store import Store
+
+    a = Aggregator(path=tmp_path / "s.sqlite")
+    a.register_schema("lat", "data", tags="job")
+    a.store_columns("lat", {"0001": {"time": [T0], "fields": {"data": [1.0]}}})
+    i = influx.Aggregator(hostname=influxd.host, port=influxd.port, db=influx_db)
+    i.register_schema("lat", "data", tags="job")
+    stores = [a, Consumer(a.path), LiteConsumer(a.path), i,
+              influx.Consumer(hostname=influxd.host, port=influxd.port, db=influx_db)]
+    for store in stores:
+        assert isinstance(store, Store)
+        store.interrupt()  # nothing running: harmless
+    for store in stores[:4]:
+        assert store.schema("lat").tags == ("job",)
+        with pytest.raises(UnknownMeasurementError):
+            store.schema("nope")
+    assert [s.derived_levels for s in stores] == [(1,), (1,), (1,), (), ()]
+    for store in stores:
+        store.close()
+
+
+def test_interrupt_ends_a_check_blocked_in_an_sqlite_query(tmp_path, monkeypatch):
+    """A check that times out interrupts its store's query (``Store.interrupt``), so its worker thread ends instead
+    of holding the connection until SQLite returns."""
+    from scald_monitor.config import load
+    from scald_monitor.rules import run
+
+    a = Aggregator(path=tmp_path / "store.sqlite")
+    a.register_schema("lat", "data")
+    a.close()
+    (tmp_path / "scald.yml").write_text("backends:\n  default: {backend: sqlite, path: store.sqlite}\n"
+                                        "schemas:\n  lat: {measurement: lat, column: data}\n"
+                                        "checks:\n  slow: {type: heartbeat, schema: lat, critical: 60, timeout: 0.5}\n")
+    cfg = load(str(tmp_path / "scald.yml"))
+    seen = []
+
+    def endless(check, spec, store, now=None):  # stands for a read blocked on a hung disk: its query never ends
+        try:
+            with store._errors():
+                store._conn.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                                    "SELECT count(*) FROM c").fetchone()
+        except BackendError as exc:  # what a retrieve_* call raises there
+            seen.append(str(exc))
+
+    monkeypatch.setattr(run, "evaluate", endless)
+    busy = {}
+    result = run.evaluate_check(cfg, "slow", busy=busy)
+    assert result.state == 3 and "timed out after 0.5 s" in result.summary
+    busy["slow"].join(10)
+    assert not busy["slow"].is_alive()
+    assert seen == [f"{tmp_path / 'store.sqlite'}: query interrupted (it took too long)"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "influx"])
+def test_load_registers_the_schemas_of_a_config_file(backend, tmp_path, monkeypatch, request):
+    """ligo-scald's ``Aggregator.load(path)`` (``$SCALDRC_PATH`` by default): every schema of the file is registered,
+    one already registered is kept, and data can be stored right away."""
+    if backend == "sqlite":
+        a = Aggregator(path=tmp_path / "s.sqlite")
+    else:
+        server = request.getfixturevalue("influxd")
+        a = influx.Aggregator(hostname=server.host, port=server.port, db=request.getfixturevalue("influx_db"))
+    a.register_schema("rng", "data", aggregate="min")
+    (tmp_path / "scald.yml").write_text("backends:\n  default: {backend: sqlite, path: s.sqlite}\n"
+                                        "schemas:\n  lat: {measurement: lat, columns: [data, snr], column_key: snr, "
+                                        "tags: [job, ifo], tag_key: ifo}\n  rng: {measurement: rng, column: data}\n")
+    monkeypatch.setenv("SCALDRC_PATH", str(tmp_path / "scald.yml"))
+    a.load()
+    lat = a.schema("lat")
+    assert (lat.columns, lat.column_key, lat.tags, lat.tag_key) == (("data", "snr"), "snr", ("job", "ifo"), "ifo")
+    assert a.schema("rng").aggregate == "min"  # registered before: kept
+    a.store_columns("lat", {("0001", "H1"): {"time": [T0], "fields": {"data": [1.0], "snr": [2.0]}}})
+    assert a.retrieve_timeseries("lat", T0, T0, "snr", tags=("0001", "H1")) == ([T0], [2.0])
+    a.close()
+
+
+def test_bucket_intervals_join_touching_and_overlapping_spans_of_every_level():
+    from scald_monitor.io.decimate import bucket_intervals
+
+    assert bucket_intervals({}) == [] and bucket_intervals({10: np.array([], dtype=np.int64)}) == []
+    assert bucket_intervals({10: np.array([3, 1, 2, 7])}) == [(10.0, 40.0), (70.0, 80.0)]
+    assert bucket_intervals({10: np.array([5]), 100: np.array([0]), 1000: np.array([2])}) == \
+        [(0.0, 100.0), (2000.0, 3000.0)]
+
+
+def test_last_wins_sorts_and_keeps_the_last_of_each_repeated_time():
+    from scald_monitor.io.validate import last_wins
+
+    t, v = last_wins(np.array([3.0, 1.0, 3.0, 2.0, 1.0]), np.array([[30.0], [10.0], [31.0], [20.0], [11.0]]))
+    assert t.tolist() == [1.0, 2.0, 3.0] and v[:, 0].tolist() == [11.0, 20.0, 31.0]

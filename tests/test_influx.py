@@ -277,7 +277,7 @@ def test_a_measurement_ligo_scald_aggregated_without_raw_points_is_discovered(in
     theirs.register_schema("lat", columns=["data", "snr"], column_key="data", tags="job", tag_key="job")
     ours = Consumer(hostname=influxd.host, port=influxd.port, db=influx_db)  # no schema registered
     assert ours.measurements() == ["lat"]
-    schema = ours._schema("lat")
+    schema = ours.schema("lat")
     assert (schema.columns, schema.tags) == (("data", "snr"), ("job",))  # no "aggregate" tag
     for dt in (1, 10, 100):
         for column in ("data", "snr"):

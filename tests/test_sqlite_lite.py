@@ -118,7 +118,7 @@ def assert_same(stores, call, level: int | None) -> None:
 
 def level_of(start, end, aggregate, dt) -> int | None:
     """The level a read goes to (None when the arguments are refused anyway)."""
-    from scald_monitor.io.sqlite_layout import pick_level
+    from scald_monitor.io.store import pick_level
 
     if aggregate is None and dt is None:
         return 0

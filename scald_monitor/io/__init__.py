@@ -1,7 +1,8 @@
-"""Storage backends behind one Aggregator/Consumer interface.
+"""Storage backends behind one interface: every reader is a :class:`.store.Store` (``retrieve_*``, ``schema``,
+``interrupt``, ``measurements``, ``close``); the Aggregators add ligo-scald's write calls.
 
 ``connect(entry)`` builds the right one from a ``backends:`` config entry; backend modules are imported only when
-used, so importing this package stays cheap.
+used, so importing this package stays cheap. Nothing here imports the config layer: callers hand in what they read.
 """
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ TYPE_CHECKING = False  # not ``from typing import ...``: the Nagios plugin impor
 if TYPE_CHECKING:
     from typing import Any, Mapping
 
+    from .store import Store
+
 __all__ = ["BackendError", "UnknownMeasurementError", "connect"]
 
 _SQLITE_KEYS = ("path", "raw_retention", "timeout")
 
 
-def connect(entry: Mapping[str, Any], readonly: bool = False, lite: bool = False, schemas: Any = None):
+def connect(entry: Mapping[str, Any], readonly: bool = False, lite: bool = False, schemas: Any = None) -> Store:
     """An Aggregator (or, with ``readonly``, a Consumer that never creates anything) for a backend entry.
 
     ``entry`` is one item of the config's ``backends:`` section, e.g. ``{"backend": "sqlite", "path": FILE}``.

@@ -80,6 +80,22 @@ def decimate(time: np.ndarray, key: np.ndarray, dt: int, source: np.ndarray | No
     return decimate_levels(time, key, {dt: None}, source)[dt]
 
 
+def bucket_intervals(buckets: Mapping[int, np.ndarray]) -> list[tuple[float, float]]:
+    """The union of the time spans of the given bucket numbers of every level (``{dt: buckets}``), as sorted
+    disjoint ``[lo, hi)`` intervals (touching spans joined): what a writer reads back to recompute them, one read
+    per interval."""
+    parts = [np.asarray(b, dtype=np.float64) for b in buckets.values()]
+    if not any(p.size for p in parts):
+        return []
+    lo = np.concatenate([p * level for level, p in zip(buckets, parts)])
+    hi = np.concatenate([(p + 1) * level for level, p in zip(buckets, parts)])
+    order = np.argsort(lo, kind="stable")
+    lo, hi = lo[order], np.maximum.accumulate(hi[order])
+    new = np.concatenate(([True], lo[1:] > hi[:-1]))
+    ends = hi[np.concatenate((np.flatnonzero(new)[1:] - 1, [len(lo) - 1]))]
+    return list(zip(lo[new].tolist(), ends.tolist()))
+
+
 def due_levels(last_run: dict, measurement: str, levels, force: bool, coarse_delay: float, now: float) -> list[int]:
     """Levels whose pending buckets should be recomputed now: fine ones (< 1000 s) always; a coarse level, whose
     buckets hold many raw points, at most every ``coarse_delay * dt`` seconds while streaming; all with ``force``.

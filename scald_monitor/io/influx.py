@@ -50,16 +50,15 @@ from urllib.parse import quote, unquote
 import numpy as np
 
 from ..timeutil import gps_to_unix, unix_to_gps
-from .decimate import decimate_levels, due_levels
-from .errors import BackendError, UnknownMeasurementError
+from .decimate import bucket_intervals, decimate_levels, due_levels
+from .errors import BackendError
 from .schema import AGGREGATES, LEVELS, Schema, SchemaRegistry, make_schema, writer_schema
-from .sqlite_layout import check_range, pick_level, tag_values
-from .validate import SeriesBatch, normalize_columns, normalize_rows
+from .store import MAX_POINTS, LigoScaldLoad, Store
+from .validate import SeriesBatch, last_wins, normalize_columns, normalize_rows
 
 log = logging.getLogger(__name__)
 
 RAW_RP = "autogen"
-MAX_POINTS = 2000
 BATCH_LINES = 5000  # lines per POST: far below influxd's 25 MB default body limit
 BUFFER_POINTS = 1_000_000  # lines kept while influxd is unreachable
 PENDING_RP = "_scald"  # our bookkeeping (see the module docstring); infinite, so old buckets' marks are kept
@@ -163,16 +162,6 @@ def _credentials(hostname: str, netrc_file: str | None) -> tuple[str, str]:
                        "or add a .netrc entry")
 
 
-def _level(schema: Schema, start: float, end: float, aggregate: str | None, dt: int | None,
-           max_points: int) -> tuple[int, str | None]:
-    if aggregate is None and dt is None:
-        return 0, None
-    aggregate = aggregate or schema.aggregate or "max"
-    if aggregate not in AGGREGATES:
-        raise ValueError(f"aggregate {aggregate!r} is not one of {', '.join(AGGREGATES)}")
-    return pick_level(start, end, dt, max_points), aggregate
-
-
 @dataclass
 class _Batch:
     """One POST waiting in the buffer: line protocol for ``rp``, or (``query``) InfluxQL statements to run once
@@ -185,8 +174,8 @@ class _Batch:
     query: bool = False
 
 
-class _Influx:
-    """Connection, quoting, schema lookup and the readers shared by Consumer and Aggregator."""
+class _Influx(Store):
+    """Connection, quoting, schema lookup and the primitives of the store interface, for Consumer and Aggregator."""
 
     def __init__(self, hostname: str = "localhost", port: int = 8086, db: str = "mydb", auth: bool = False,
                  https: bool = False, check_certs: bool = True, timeout: float = 10.0, max_points: int = MAX_POINTS,
@@ -220,21 +209,19 @@ class _Influx:
             self.schemas.add(make_schema(spec.measurement, spec.columns, spec.column_key, spec.tags or None,
                                          spec.tag_key, spec.aggregate))
 
+    #: How ``register_schema`` builds a schema: a reader accepts any storable one, a writer refuses more.
+    _make_schema = staticmethod(make_schema)
+
     def register_schema(self, measurement: str, columns: str | Sequence[str], column_key: str | None = None,
                         tags: str | Sequence[str] | None = None, tag_key: str | None = None,
                         aggregate: str | None = None) -> Schema:
-        schema = make_schema(measurement, columns, column_key, tags, tag_key, aggregate)
+        """Declare a measurement (ligo-scald's signature): influxd keeps no tag order nor column_key."""
+        schema = self._make_schema(measurement, columns, column_key, tags, tag_key, aggregate)
         self.schemas.add(schema)
         return schema
 
     def close(self) -> None:
         self.client.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     # -- HTTP -------------------------------------------------------------------------------------------------
     def _call(self, url: str, method: str, params: dict, data: bytes | None = None, expected: int = 200):
@@ -285,12 +272,12 @@ class _Influx:
         return out
 
     # -- schema -----------------------------------------------------------------------------------------------
-    def _schema(self, measurement: str) -> Schema:
-        """The registered schema, else one inferred from the server (cached): columns from the field keys, tags
+    def _discover(self, measurement: str) -> None:
+        """A schema inferred from the server (cached): columns from the field keys, tags
         from the tag keys without ``aggregate``; tag order and column_key are not kept by influxd, so a
         configured schema is better. Looked for where data exist: raw points (``autogen``), else the first level
         that holds the measurement — ligo-scald with ``aggregate='max'`` writes no raw points at all."""
-        if measurement not in self.schemas and measurement not in INTERNAL_MEASUREMENTS:
+        if measurement not in INTERNAL_MEASUREMENTS:
             name = quote_ident(measurement)
             fields = _field_keys(self.query(f"SHOW FIELD KEYS FROM {quote_ident(RAW_RP)}.{name}"))
             rp = RAW_RP if fields else None
@@ -306,7 +293,6 @@ class _Influx:
                 tag_series = self.query(f"SHOW TAG KEYS FROM {quote_ident(rp)}.{name}")
                 tags = [v[0] for s in tag_series for v in s.get("values", []) if v[0] != "aggregate"]
                 self.schemas.add(make_schema(measurement, fields, None, tags or None))
-        return self.schemas.get(measurement)
 
     def measurements(self) -> list[str]:
         """The measurements on the server, without the across-tags ones and our own bookkeeping."""
@@ -333,119 +319,68 @@ class _Influx:
             cond.append(f"time <= {int(gps_to_ns(end)[0])}")
         return (" WHERE " + " AND ".join(cond)) if cond else ""
 
-    def _tag_filter(self, schema: Schema, tags: Any) -> dict[str, str] | None:
-        if tags is None or (not schema.tags and not tags):
-            return None
-        return dict(zip(schema.tags, tag_values(schema, tags)))
+    def _select(self, schema: Schema, expr: str, key: tuple[str, ...] | None, level: int, aggregate: str | None,
+                start: float | None, end: float | None, tail: str = "") -> list[dict]:
+        """The series of ``SELECT expr`` over one series (``key``) or the reduction across tags (None)."""
+        where_tags = None if key is None else dict(zip(schema.tags, key))
+        return self.query(f"SELECT {expr} FROM {self._source(schema, level, key is None)}"
+                          f"{self._where(start, end, aggregate, where_tags)}{tail}")
 
-    @staticmethod
-    def _column_index(schema: Schema, column: str) -> None:
-        if column not in schema.columns:
-            raise ValueError(f"{schema.measurement}: unknown column {column!r}; the schema has {list(schema.columns)}")
+    def _select_by_tag(self, schema: Schema, expr: str, level: int, aggregate: str | None, start: float | None,
+                       end: float | None) -> list[tuple[tuple[str, ...], list[list]]]:
+        """``[(tag_values, rows)]`` of ``SELECT expr`` over every tag combination, grouped by the tags."""
+        group = ",".join(quote_ident(t) for t in schema.tags)
+        series = self.query(f"SELECT {expr} FROM {self._source(schema, level, False)}"
+                            f"{self._where(start, end, aggregate, None)}" + (f" GROUP BY {group}" if group else ""))
+        return [(tuple(s.get("tags", {}).get(t, "") for t in schema.tags), s["values"]) for s in series]
 
-    # -- readers ----------------------------------------------------------------------------------------------
-    def retrieve_timeseries(self, measurement: str, start: float, end: float, column: str, tags: Any = None,
-                            aggregate: str | None = None, dt: int | None = None) -> tuple[list[float], list[float]]:
-        """Same contract as the SQLite Consumer: raw points, or the aggregate at ``dt`` / the default resolution."""
-        start, end = check_range(start, end)
-        schema = self._schema(measurement)
-        self._column_index(schema, column)
-        level, agg = _level(schema, start, end, aggregate, dt, self.max_points)
-        where_tags = self._tag_filter(schema, tags)
-        q = (f"SELECT {quote_ident(column)} FROM {self._source(schema, level, where_tags is None)}"
-             f"{self._where(start, end, agg, where_tags)}")
-        series = self.query(q)
+    # -- the primitives of the store interface (.store.Store) -------------------------------------------------
+    def _series(self, schema: Schema, key: tuple[str, ...] | None, level: int, aggregate: str | None, column: str,
+                start: float, end: float) -> tuple[list[float], list[float]]:
+        series = self._select(schema, quote_ident(column), key, level, aggregate, start, end)
         return _points(series[0]["values"], level) if series else ([], [])
 
-    def retrieve_timeseries_by_tag(self, measurement: str, start: float, end: float, column: str,
-                                   aggregate: str | None = None, dt: int | None = None
-                                   ) -> dict[tuple[str, ...], tuple[list[float], list[float]]]:
-        start, end = check_range(start, end)
-        schema = self._schema(measurement)
-        self._column_index(schema, column)
-        level, agg = _level(schema, start, end, aggregate, dt, self.max_points)
-        group = ",".join(quote_ident(t) for t in schema.tags)
-        q = (f"SELECT {quote_ident(column)} FROM {self._source(schema, level, False)}"
-             f"{self._where(start, end, agg, None)}" + (f" GROUP BY {group}" if group else ""))
-        out = {}
-        for s in self.query(q):
-            out[tuple(s.get("tags", {}).get(t, "") for t in schema.tags)] = _points(s["values"], level)
-        return dict(sorted(out.items()))
+    def _series_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str, start: float,
+                       end: float) -> dict[tuple[str, ...], tuple[list[float], list[float]]]:
+        return {key: _points(values, level)
+                for key, values in self._select_by_tag(schema, quote_ident(column), level, aggregate, start, end)}
 
-    #: Reductions InfluxQL computes exactly as ``levels.REDUCE`` does (selectors: a value of the data). Its
+    def _latest(self, schema: Schema, key: tuple[str, ...] | None, level: int, aggregate: str | None, column: str,
+                num: int) -> tuple[list[float], list[float]]:
+        series = self._select(schema, quote_ident(column), key, level, aggregate, None, None,
+                              f" ORDER BY time DESC LIMIT {num}")
+        return _points(series[0]["values"][::-1], level) if series else ([], [])
+
+    def _latest_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str
+                       ) -> dict[tuple[str, ...], tuple[float, float]]:
+        out = {}
+        for key, values in self._select_by_tag(schema, f"last({quote_ident(column)})", level, aggregate, None, None):
+            gps = float(ns_to_gps([values[0][0]])[0])
+            out[key] = (float(round(gps)) if level else gps, values[0][1])
+        return out
+
+    #: Reductions InfluxQL computes exactly as ``store.REDUCE`` does (selectors: a value of the data). Its
     #: median() averages the two middle values of an even count, unlike median_high: medians read the points.
     SERVER_REDUCE = {"max": "max", "min": "min", "latest": "last"}
 
-    def retrieve_reduced_by_tag(self, measurement: str, start: float, end: float, column: str, reduce: str,
-                                aggregate: str | None = None, dt: int | None = None) -> dict[tuple[str, ...], float]:
-        """``{tag_values: value}`` of each combination's points in [start, end]; max, min and latest computed by
-        influxd (a 300 s window of 100 tags at 1 Hz: ~14 ms instead of ~150 ms to ship and parse the points)."""
-        from .levels import REDUCE
-
+    def _reduced(self, schema: Schema, key: tuple[str, ...] | None, level: int, aggregate: str | None, column: str,
+                 reduce: str, start: float, end: float) -> float | None:
+        """max, min and latest computed by influxd; the median from the points."""
         if reduce not in self.SERVER_REDUCE:
-            found = self.retrieve_timeseries_by_tag(measurement, start, end, column, aggregate=aggregate, dt=dt)
-            return {key: REDUCE[reduce](values) for key, (_, values) in found.items() if values}
-        start, end = check_range(start, end)
-        schema = self._schema(measurement)
-        self._column_index(schema, column)
-        level, agg = _level(schema, start, end, aggregate, dt, self.max_points)
-        group = ",".join(quote_ident(t) for t in schema.tags)
-        q = (f"SELECT {self.SERVER_REDUCE[reduce]}({quote_ident(column)}) FROM {self._source(schema, level, False)}"
-             f"{self._where(start, end, agg, None)}" + (f" GROUP BY {group}" if group else ""))
-        out = {}
-        for s in self.query(q):
-            value = s["values"][0][1]
-            if value is not None:
-                out[tuple(s.get("tags", {}).get(t, "") for t in schema.tags)] = value
-        return dict(sorted(out.items()))
-
-    def retrieve_reduced(self, measurement: str, start: float, end: float, column: str, reduce: str,
-                         tags: Any = None, aggregate: str | None = None, dt: int | None = None) -> float | None:
-        """One series' (or, with ``tags`` None, the reduction across tags') points reduced to one value."""
-        from .levels import REDUCE
-
-        if reduce not in self.SERVER_REDUCE:
-            _, values = self.retrieve_timeseries(measurement, start, end, column, tags=tags, aggregate=aggregate,
-                                                 dt=dt)
-            return REDUCE[reduce](values) if values else None
-        start, end = check_range(start, end)
-        schema = self._schema(measurement)
-        self._column_index(schema, column)
-        level, agg = _level(schema, start, end, aggregate, dt, self.max_points)
-        where_tags = self._tag_filter(schema, tags)
-        q = (f"SELECT {self.SERVER_REDUCE[reduce]}({quote_ident(column)}) "
-             f"FROM {self._source(schema, level, where_tags is None)}{self._where(start, end, agg, where_tags)}")
-        series = self.query(q)
+            return super()._reduced(schema, key, level, aggregate, column, reduce, start, end)
+        series = self._select(schema, f"{self.SERVER_REDUCE[reduce]}({quote_ident(column)})", key, level, aggregate,
+                              start, end)
         return series[0]["values"][0][1] if series and series[0].get("values") else None
 
-    def retrieve_latest(self, measurement: str, column: str, tags: Any = None, aggregate: str | None = None,
-                        dt: int | None = None, num_latest: int = 1) -> tuple[list[float], list[float]]:
-        schema = self._schema(measurement)
-        self._column_index(schema, column)
-        level, agg = _level(schema, 0, 0, aggregate, dt if dt is not None or aggregate is None else 1,
-                            self.max_points)
-        where_tags = self._tag_filter(schema, tags)
-        q = (f"SELECT {quote_ident(column)} FROM {self._source(schema, level, where_tags is None)}"
-             f"{self._where(None, None, agg, where_tags)} ORDER BY time DESC LIMIT {max(int(num_latest), 1)}")
-        series = self.query(q)
-        return _points(series[0]["values"][::-1], level) if series else ([], [])
-
-    def retrieve_latest_by_tag(self, measurement: str, column: str, aggregate: str | None = None,
-                               dt: int | None = None) -> dict[tuple[str, ...], tuple[float, float]]:
-        schema = self._schema(measurement)
-        self._column_index(schema, column)
-        level, agg = _level(schema, 0, 0, aggregate, dt if dt is not None or aggregate is None else 1,
-                            self.max_points)
-        group = ",".join(quote_ident(t) for t in schema.tags)
-        q = (f"SELECT last({quote_ident(column)}) FROM {self._source(schema, level, False)}"
-             f"{self._where(None, None, agg, None)}" + (f" GROUP BY {group}" if group else ""))
-        out = {}
-        for s in self.query(q):
-            key = tuple(s.get("tags", {}).get(t, "") for t in schema.tags)
-            t, v = s["values"][0][0], s["values"][0][1]
-            gps = float(ns_to_gps([t])[0])
-            out[key] = (float(round(gps)) if level else gps, v)
-        return dict(sorted(out.items()))
+    def _reduced_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str, reduce: str,
+                        start: float, end: float) -> dict[tuple[str, ...], float]:
+        """max, min and latest computed by influxd (a 300 s window of 100 tags at 1 Hz: ~14 ms instead of ~150 ms
+        to ship and parse the points); the median from the points."""
+        if reduce not in self.SERVER_REDUCE:
+            return super()._reduced_by_tag(schema, level, aggregate, column, reduce, start, end)
+        expr = f"{self.SERVER_REDUCE[reduce]}({quote_ident(column)})"
+        return {key: values[0][1] for key, values in self._select_by_tag(schema, expr, level, aggregate, start, end)
+                if values[0][1] is not None}
 
 
 def _points(values: list[list], level: int) -> tuple[list[float], list[float]]:
@@ -493,7 +428,7 @@ class Consumer(_Influx):
     """Read-only access to a ligo-scald-layout InfluxDB database."""
 
 
-class Aggregator(_Influx):
+class Aggregator(_Influx, LigoScaldLoad):
     """Stores rows or columns (ligo-scald's API) with exact min/median/max at every level, losing nothing.
 
     ``buffer_size`` bounds how many points wait while influxd is unreachable; ``retry_max`` caps the backoff
@@ -553,13 +488,8 @@ class Aggregator(_Influx):
         self._ready = True
 
     # -- public write API -------------------------------------------------------------------------------------
-    def register_schema(self, measurement: str, columns: str | Sequence[str], column_key: str | None = None,
-                        tags: str | Sequence[str] | None = None, tag_key: str | None = None,
-                        aggregate: str | None = None) -> Schema:
-        """As the Consumer's, refusing what a writer must not write (``schema.writer_schema``), as SQLite's."""
-        schema = writer_schema(measurement, columns, column_key, tags, tag_key, aggregate)
-        self.schemas.add(schema)
-        return schema
+    #: ``register_schema`` refuses what a writer must not write, as SQLite's does.
+    _make_schema = staticmethod(writer_schema)
 
     def store_columns(self, measurement: str, data: Mapping[Any, Any], aggregate: str | None = None) -> int:
         """Store ``{tags: {'time': [...], 'fields': {col: [...]}}}``; ``aggregate`` is accepted for ligo-scald
@@ -575,12 +505,6 @@ class Aggregator(_Influx):
         batches = normalize_rows(schema, data)
         _check_tags(schema, batches)
         return self._store(schema, batches)
-
-    def load(self, path: str | None = None) -> None:
-        from ..config import load, resolve_path
-
-        for spec in load(resolve_path(path)).schemas.values():
-            self._adopt(spec)
 
     @property
     def buffered_points(self) -> int:
@@ -620,10 +544,7 @@ class Aggregator(_Influx):
                                   "stored — retry later or raise buffer_size") from earlier
         rows_by_tags = {}
         for batch in batches:
-            order = np.argsort(batch.time, kind="stable")
-            t, v = batch.time[order], batch.values[order]
-            last = np.concatenate((t[1:] != t[:-1], [True]))
-            rows_by_tags[batch.tags] = (t[last], v[last])
+            rows_by_tags[batch.tags] = last_wins(batch.time, batch.values)
         # Buckets to recompute, per level and series, and those among them that were not pending yet.
         pending = self._pending.setdefault(schema.measurement, {})
         added: dict[int, dict[tuple, set[int]]] = {}
@@ -675,7 +596,8 @@ class Aggregator(_Influx):
                if pending.get(lv)]
         if not due:
             return
-        intervals = _intervals({lv: pending[lv] for lv in due})
+        intervals = bucket_intervals({lv: np.fromiter(set().union(*pending[lv].values()), dtype=np.int64)
+                                      for lv in due})
         try:
             stored = self._read_raw(schema, intervals)
         except BackendError as exc:
@@ -984,33 +906,10 @@ def _lines(measurement: str, tagset: str, columns: Sequence[str], ns: np.ndarray
             for *row, s in zip(*cols, stamps)]
 
 
-def _intervals(pending: Mapping[int, Mapping[tuple, set[int]]]) -> list[tuple[float, float]]:
-    """Disjoint GPS intervals covering every pending bucket."""
-    spans = sorted({(b * lv, (b + 1) * lv) for lv, per in pending.items() for bs in per.values() for b in bs})
-    merged: list[list[float]] = []
-    for lo, hi in spans:
-        if merged and lo <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], hi)
-        else:
-            merged.append([lo, hi])
-    return [(float(a), float(b)) for a, b in merged]
-
-
 def _merge(stored: Mapping[tuple, tuple], new: Mapping[tuple, tuple]) -> dict[tuple, tuple]:
     """Server points plus this call's, sorted by time; a time present in both takes the new value."""
     out = {}
     for key in set(stored) | set(new):
-        parts_t, parts_v = [], []
-        if key in stored:
-            parts_t.append(stored[key][0])
-            parts_v.append(stored[key][1])
-        if key in new:
-            parts_t.append(new[key][0])
-            parts_v.append(new[key][1])
-        t = np.concatenate(parts_t)
-        v = np.concatenate(parts_v)
-        order = np.argsort(t, kind="stable")
-        t, v = t[order], v[order]
-        last = np.concatenate((t[1:] != t[:-1], [True]))
-        out[key] = (t[last], v[last])
+        parts = [src[key] for src in (stored, new) if key in src]
+        out[key] = last_wins(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
     return out

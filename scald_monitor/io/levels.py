@@ -13,24 +13,17 @@ from __future__ import annotations
 
 from ..records import FrozenRecord
 from .schema import AGGREGATES, LEVELS
+from .store import REDUCE
 
 TYPE_CHECKING = False  # not ``from typing import ...``: check_scald imports this module
 if TYPE_CHECKING:
     from typing import Any, Iterable, Sequence
 
+    from .store import Store
+
 RAW = 0
 #: Finest first: the order in which a window is looked for when nothing says otherwise.
 FINEST_FIRST = (RAW,) + LEVELS
-
-
-def median_high(values: Sequence[float]) -> float:
-    """``statistics.median_high`` (a value of the data, never an average), without importing ``statistics``."""
-    return sorted(values)[len(values) // 2]
-
-
-#: How a threshold reduces the points of its window to one value; every store's ``retrieve_reduced*`` gives
-#: exactly these (a server may compute them, e.g. InfluxQL's max(), but must agree).
-REDUCE = {"max": max, "min": min, "median": median_high, "latest": lambda values: values[-1]}
 
 
 class Source(FrozenRecord):
@@ -77,17 +70,17 @@ def levels_from(first: int) -> tuple[int, ...]:
     return (first, *coarser, *([RAW] if first != RAW else []), *finer)
 
 
-def _levels(store: Any, levels: Sequence[int]) -> list[int]:
+def _levels(store: Store, levels: Sequence[int]) -> list[int]:
     """The levels worth asking this store, in order: a level it computes from its raw points on read
     (``derived_levels``; SQLite's 1 s level) is skipped once the raw points were asked before it, as it holds
     nothing they did not; asked first (a read at the resolution of its window), it is what is wanted."""
-    skip = getattr(store, "derived_levels", ())
+    skip = store.derived_levels
     raw_first = list(levels[:list(levels).index(RAW)]) if RAW in levels else list(levels)
     return [lv for lv in levels if lv not in skip or lv in raw_first]
 
 
-def _has_tags(store: Any, measurement: str) -> bool:
-    return bool(store._schema(measurement).tags)  # noqa: SLF001 - io/ may use a store's schema lookup
+def _has_tags(store: Store, measurement: str) -> bool:
+    return bool(store.schema(measurement).tags)
 
 
 def _merge(series: Iterable[tuple[list, list]]) -> tuple[list, list]:
@@ -95,7 +88,7 @@ def _merge(series: Iterable[tuple[list, list]]) -> tuple[list, list]:
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def read_window(store: Any, measurement: str, start: float, end: float, column: str, tags: Any = None,
+def read_window(store: Store, measurement: str, start: float, end: float, column: str, tags: Any = None,
                 aggregates: Sequence[str] = ("max",), levels: Sequence[int] = FINEST_FIRST
                 ) -> tuple[Source | None, list, list]:
     """``(source, times, values)`` of one series (``tags``) or of the reduction across tags (None) in [start, end],
@@ -118,7 +111,7 @@ def read_window(store: Any, measurement: str, start: float, end: float, column: 
     return None, [], []
 
 
-def read_window_by_tag(store: Any, measurement: str, start: float, end: float, column: str,
+def read_window_by_tag(store: Store, measurement: str, start: float, end: float, column: str,
                        aggregates: Sequence[str] = ("max",), levels: Sequence[int] = FINEST_FIRST
                        ) -> tuple[Source | None, dict[tuple[str, ...], tuple[list, list]]]:
     """``(source, {tag_values: (times, values)})`` from the first of ``levels`` where any tag combination has a
@@ -134,7 +127,7 @@ def read_window_by_tag(store: Any, measurement: str, start: float, end: float, c
     return None, {}
 
 
-def reduce_window_by_tag(store: Any, measurement: str, start: float, end: float, column: str, reduce: str,
+def reduce_window_by_tag(store: Store, measurement: str, start: float, end: float, column: str, reduce: str,
                          aggregates: Sequence[str] = ("max",), levels: Sequence[int] = FINEST_FIRST
                          ) -> tuple[Source | None, dict[tuple[str, ...], float]]:
     """As :func:`read_window_by_tag`, each combination's points reduced to one value (``REDUCE[reduce]``) by the
@@ -148,7 +141,7 @@ def reduce_window_by_tag(store: Any, measurement: str, start: float, end: float,
     return None, {}
 
 
-def reduce_window(store: Any, measurement: str, start: float, end: float, column: str, reduce: str,
+def reduce_window(store: Store, measurement: str, start: float, end: float, column: str, reduce: str,
                   tags: Any = None, aggregates: Sequence[str] = ("max",), levels: Sequence[int] = FINEST_FIRST
                   ) -> tuple[Source | None, float | None]:
     """As :func:`read_window`, the points reduced to one value (None when no level has any)."""
@@ -166,7 +159,7 @@ def reduce_window(store: Any, measurement: str, start: float, end: float, column
     return None, None
 
 
-def read_newest_by_tag(store: Any, measurement: str, column: str, aggregates: Sequence[str] = AGGREGATES[::-1]
+def read_newest_by_tag(store: Store, measurement: str, column: str, aggregates: Sequence[str] = AGGREGATES[::-1]
                        ) -> dict[tuple[str, ...], tuple[float, float, Source]]:
     """The newest point of every tag combination in any level: ``{tag_values: (time, value, source)}``.
 
@@ -189,7 +182,7 @@ def read_newest_by_tag(store: Any, measurement: str, column: str, aggregates: Se
     return dict(sorted(out.items()))
 
 
-def read_newest(store: Any, measurement: str, column: str, tags: Any = None,
+def read_newest(store: Store, measurement: str, column: str, tags: Any = None,
                 aggregates: Sequence[str] = AGGREGATES[::-1]) -> tuple[float, float, Source] | None:
     """The newest point of one series (``tags``) or across tags (None) in any level, as ``read_newest_by_tag``;
     across tags, a level without an across-tags series is answered from the newest of every combination."""

@@ -23,15 +23,15 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .decimate import decimate_levels, due_levels
+from .decimate import bucket_intervals, decimate_levels, due_levels
 from .errors import BackendError
-from .schema import AGGREGATES, LEVELS, Schema, schema_from_dict, writer_schema
-from .sqlite_layout import (ACROSS, AGG_CODE, CHUNK_BUCKETS, DDL, FORMAT_VERSION, MAX_POINTS, RAW_SPAN,
-                            STORED_LEVELS, StoreBase, check_range, chunk_bounds, chunked, marks, pick_level,
-                            row_width, span)
-from .validate import SeriesBatch, normalize_columns, normalize_rows
+from .schema import AGGREGATES, LEVELS, Schema, writer_schema
+from .sqlite_layout import (ACROSS, AGG_CODE, CHUNK_BUCKETS, DDL, FORMAT_VERSION, RAW_SPAN, STORED_LEVELS,
+                            StoreBase, agg_code, chunked, column_offset, marks, row_width, span)
+from .store import MAX_POINTS, LigoScaldLoad
+from .validate import SeriesBatch, last_wins, normalize_columns, normalize_rows
 
-__all__ = ["ACROSS", "AGG_CODE", "Aggregator", "CHUNK_BUCKETS", "Consumer", "MAX_POINTS", "RAW_SPAN", "pick_level"]
+__all__ = ["ACROSS", "AGG_CODE", "Aggregator", "CHUNK_BUCKETS", "Consumer", "RAW_SPAN"]
 
 
 def _distinct_sorted(values: np.ndarray) -> np.ndarray:
@@ -41,21 +41,17 @@ def _distinct_sorted(values: np.ndarray) -> np.ndarray:
     return values[np.concatenate(([True], values[1:] != values[:-1]))]
 
 
-def _merge_intervals(buckets: Mapping[int, np.ndarray]) -> list[tuple[float, float]]:
-    """The union of the time spans of the given buckets of every level, as sorted disjoint [lo, hi) intervals."""
-    lo = np.concatenate([b.astype(np.float64) * level for level, b in buckets.items()])
-    hi = np.concatenate([(b.astype(np.float64) + 1) * level for level, b in buckets.items()])
-    order = np.argsort(lo, kind="stable")
-    lo, hi = lo[order], np.maximum.accumulate(hi[order])
-    new = np.concatenate(([True], lo[1:] > hi[:-1]))
-    ends = hi[np.concatenate((np.flatnonzero(new)[1:] - 1, [len(lo) - 1]))]
-    return list(zip(lo[new].tolist(), ends.tolist()))
-
-
 def _agg_rows(time: np.ndarray, values: np.ndarray, dec, name: str) -> np.ndarray:
     """Rows ``(bucket_start, row_time, cols...)`` of one aggregate of a decimation."""
     idx = dec.index[name]
     return np.column_stack((dec.starts, time[idx], values[idx]))
+
+
+def _times_values(rows: np.ndarray | None, col: int) -> tuple[list[float], list[float]]:
+    """``(times, values of column col)`` of rows read (none: two empty lists)."""
+    if rows is None:
+        return [], []
+    return rows[:, 0].tolist(), rows[:, col].tolist()
 
 
 def _rows_by_time(blocks: list[np.ndarray]) -> np.ndarray:
@@ -70,15 +66,10 @@ class _Store(StoreBase):
     def _read_chunks(self, sids: Sequence[int], width: int, dt: int, agg: int, start: float | None,
                      end: float | None) -> dict[int, np.ndarray]:
         """Rows of the given series/level/aggregate whose first column is in [start, end]."""
-        lo, hi = chunk_bounds(dt, start, end)
         blobs, owners = [], []
-        with self._errors():
-            for group in chunked(list(sids)):
-                q = (f"SELECT series, data FROM chunks WHERE series IN ({marks(len(group))}) "
-                     "AND dt = ? AND agg = ? AND start >= ? AND start <= ? ORDER BY series, start")
-                for sid, blob in self._conn.execute(q, (*group, dt, agg, lo, hi)):
-                    blobs.append(blob)
-                    owners.append(sid)
+        for sid, blob in self._chunk_blobs(sids, dt, agg, start, end):
+            blobs.append(blob)
+            owners.append(sid)
         if not blobs:
             return {}
         rows = np.frombuffer(b"".join(blobs), dtype=np.float64).reshape(-1, width)
@@ -184,81 +175,45 @@ class _Store(StoreBase):
         rows = np.concatenate(found)
         return rows[np.argsort(rows[:, 0], kind="stable")][-num:]
 
-    # -- public readers ---------------------------------------------------------------------------------------
-    def retrieve_timeseries(self, measurement: str, start: float, end: float, column: str, tags: Any = None,
-                            aggregate: str | None = None, dt: int | None = None) -> tuple[list[float], list[float]]:
-        """Points in [start, end] of one tag combination (``tags``) or of the reduction across tags (None).
+    # -- the primitives of the store interface (.store.Store) ---------------------------------------------------
+    def _series(self, schema: Schema, key: tuple[str, ...] | None, level: int, aggregate: str | None, column: str,
+                start: float, end: float) -> tuple[list[float], list[float]]:
+        sid = self._read_series_id(schema, key)
+        rows = None if sid is None else self._read_level(schema, [sid], level, agg_code(aggregate), start,
+                                                         end).get(sid)
+        return _times_values(rows, column_offset(schema, column, level))
 
-        With no ``aggregate`` and no ``dt`` the raw points are returned; otherwise the chosen aggregate at ``dt``,
-        or at the coarsest level that still gives ``max_points`` over the range. Aggregate points carry the start
-        time of their bucket.
-        """
-        start, end = check_range(start, end)
-        schema = self._schema(measurement)
-        level, agg = self._level(schema, start, end, aggregate, dt)
-        col = self._column_index(schema, column, level)
-        sid = self._read_series_id(schema, tags)
-        rows = None if sid is None else self._read_level(schema, [sid], level, agg, start, end).get(sid)
-        if rows is None:
-            return [], []
-        return rows[:, 0].tolist(), rows[:, col].tolist()
+    def _series_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str, start: float,
+                       end: float) -> dict[tuple[str, ...], tuple[list[float], list[float]]]:
+        """Every tag combination's points, read in one query."""
+        col = column_offset(schema, column, level)
+        ids = self._series_ids(schema.measurement)
+        rows = self._read_level(schema, list(ids.values()), level, agg_code(aggregate), start, end)
+        return {tags: _times_values(rows[sid], col) for tags, sid in ids.items() if sid in rows and len(rows[sid])}
 
-    def retrieve_timeseries_by_tag(self, measurement: str, start: float, end: float, column: str,
-                                   aggregate: str | None = None, dt: int | None = None
-                                   ) -> dict[tuple[str, ...], tuple[list[float], list[float]]]:
-        """Every tag combination's points, read in one query: ``{tag_values: (times, values)}``."""
-        start, end = check_range(start, end)
-        schema = self._schema(measurement)
-        level, agg = self._level(schema, start, end, aggregate, dt)
-        col = self._column_index(schema, column, level)
-        ids = self._series_ids(measurement)
-        rows = self._read_level(schema, list(ids.values()), level, agg, start, end)
-        return {tags: (rows[sid][:, 0].tolist(), rows[sid][:, col].tolist())
-                for tags, sid in sorted(ids.items()) if sid in rows and len(rows[sid])}
+    def _latest(self, schema: Schema, key: tuple[str, ...] | None, level: int, aggregate: str | None, column: str,
+                num: int) -> tuple[list[float], list[float]]:
+        sid = self._read_series_id(schema, key)
+        rows = None if sid is None else self._latest_rows(schema, sid, level, agg_code(aggregate), num)
+        return _times_values(rows, column_offset(schema, column, level))
 
-    def retrieve_latest(self, measurement: str, column: str, tags: Any = None, aggregate: str | None = None,
-                        dt: int | None = None, num_latest: int = 1) -> tuple[list[float], list[float]]:
-        """The newest ``num_latest`` points (oldest first) of one series or of the across-tags reduction."""
-        schema = self._schema(measurement)
-        level, agg = self._level(schema, 0, 0, aggregate, dt if dt is not None or aggregate is None else 1)
-        col = self._column_index(schema, column, level)
-        sid = self._read_series_id(schema, tags)
-        rows = None if sid is None else self._latest_rows(schema, sid, level, agg, max(int(num_latest), 1))
-        if rows is None:
-            return [], []
-        return rows[:, 0].tolist(), rows[:, col].tolist()
-
-    def retrieve_latest_by_tag(self, measurement: str, column: str, aggregate: str | None = None,
-                               dt: int | None = None) -> dict[tuple[str, ...], tuple[float, float]]:
-        """The newest point of every tag combination, in one query: ``{tag_values: (time, value)}``.
-
-        Raw points by default; with ``aggregate`` the newest bucket of level ``dt`` (default 1 s).
-        """
-        schema = self._schema(measurement)
-        level, agg = self._level(schema, 0, 0, aggregate, dt if dt is not None or aggregate is None else 1)
-        col = self._column_index(schema, column, level)
-        ids = self._series_ids(measurement)
-        by_sid = {sid: tags for tags, sid in ids.items()}
-        stored_level, stored_agg = (0, 0) if level == 1 else (level, agg)  # 1 s comes from the newest raw chunk
+    def _latest_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str
+                       ) -> dict[tuple[str, ...], tuple[float, float]]:
+        """The newest point of every tag combination, in one query; the 1 s level from the newest raw chunk."""
+        col = column_offset(schema, column, level)
+        by_sid = {sid: tags for tags, sid in self._series_ids(schema.measurement).items()}
+        stored_level, stored_agg = (0, 0) if level == 1 else (level, agg_code(aggregate))
         width = row_width(schema, stored_level)
         key = schema.columns.index(schema.column_key)
-        name = {v: k for k, v in AGG_CODE.items()}.get(agg)
         out = {}
-        with self._errors():
-            for group in chunked(list(by_sid)):
-                q = ("SELECT s.id, (SELECT c.data FROM chunks c WHERE c.series = s.id AND c.dt = ? AND c.agg = ? "
-                     f"ORDER BY c.start DESC LIMIT 1) FROM series s WHERE s.id IN ({marks(len(group))})")
-                params = (stored_level, stored_agg, *group)
-                for sid, blob in self._conn.execute(q, params).fetchall():
-                    if blob is None:
-                        continue
-                    rows = np.frombuffer(blob, dtype=np.float64).reshape(-1, width)
-                    if level == 1:
-                        rows = rows[rows[:, 0] >= np.floor(rows[-1, 0])]
-                        dec = decimate_levels(rows[:, 0], rows[:, 1 + key], {1: None})[1]
-                        rows = _agg_rows(rows[:, 0], rows[:, 1:], dec, name)
-                    out[by_sid[sid]] = (float(rows[-1, 0]), float(rows[-1, col]))
-        return dict(sorted(out.items()))
+        for sid, blob in self._newest_chunks(list(by_sid), stored_level, stored_agg):
+            rows = np.frombuffer(blob, dtype=np.float64).reshape(-1, width)
+            if level == 1:
+                rows = rows[rows[:, 0] >= np.floor(rows[-1, 0])]
+                dec = decimate_levels(rows[:, 0], rows[:, 1 + key], {1: None})[1]
+                rows = _agg_rows(rows[:, 0], rows[:, 1:], dec, aggregate)
+            out[by_sid[sid]] = (float(rows[-1, 0]), float(rows[-1, col]))
+        return out
 
 
 class Consumer(_Store):
@@ -268,7 +223,7 @@ class Consumer(_Store):
         super().__init__(path, timeout=timeout, max_points=max_points)
 
 
-class Aggregator(_Store):
+class Aggregator(_Store, LigoScaldLoad):
     """Stores rows or columns of data and keeps exact min/median/max decimations at 1 s ... 100000 s.
 
     ``Aggregator(path=FILE)`` creates the file when needed. ``raw_retention`` (seconds) bounds how long raw points
@@ -319,25 +274,13 @@ class Aggregator(_Store):
                         aggregate: str | None = None) -> Schema:
         """Declare a measurement (ligo-scald's signature); persisted so that readers know it without a config."""
         schema = writer_schema(measurement, columns, column_key, tags, tag_key, aggregate)
-        with self._errors():
-            row = self._conn.execute("SELECT schema FROM measurements WHERE name = ?", (measurement,)).fetchone()
-        if row is not None and measurement not in self.schemas:
-            self.schemas.add(schema_from_dict(json.loads(row[0])))
+        if measurement not in self.schemas:
+            self._discover(measurement)  # a stored schema: the new one must agree with it
         self.schemas.add(schema)  # raises if the columns or tags differ from what is stored
         with self._transaction() as conn:
             conn.execute("INSERT INTO measurements(name, schema) VALUES (?, ?) ON CONFLICT(name) DO UPDATE "
                          "SET schema = excluded.schema", (measurement, json.dumps(schema.to_dict())))
         return schema
-
-    def load(self, path: str | None = None) -> None:
-        """Register every schema of a scald config file (``$SCALDRC_PATH`` by default), as ligo-scald does."""
-        from ..config import load, resolve_path
-
-        cfg = load(resolve_path(path))
-        for spec in cfg.schemas.values():
-            if spec.measurement not in self.schemas:
-                self.register_schema(spec.measurement, spec.columns, spec.column_key, spec.tags or None,
-                                     spec.tag_key, spec.aggregate)
 
     # -- writes -----------------------------------------------------------------------------------------------
     def store_columns(self, measurement: str, data: Mapping[Any, Any], aggregate: str | None = None) -> int:
@@ -345,12 +288,12 @@ class Aggregator(_Store):
 
         ``aggregate`` is accepted for ligo-scald compatibility: min, median and max are always all kept.
         """
-        schema = self._schema(measurement)
+        schema = self.schema(measurement)
         return self._store(schema, normalize_columns(schema, data))
 
     def store_rows(self, measurement: str, data: Mapping[Any, Any], aggregate: str | None = None) -> int:
         """Store ``{tags: [{'time': t, 'fields': {col: v}}, ...]}``; returns the number of points stored."""
-        schema = self._schema(measurement)
+        schema = self.schema(measurement)
         return self._store(schema, normalize_rows(schema, data))
 
     def _store(self, schema: Schema, batches: list[SeriesBatch]) -> int:
@@ -366,10 +309,7 @@ class Aggregator(_Store):
             pending: dict[int, dict[int, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
             for batch in batches:
                 sid = self._series_id(schema.measurement, json.dumps(list(batch.tags)))
-                order = np.argsort(batch.time, kind="stable")
-                t, v = batch.time[order], batch.values[order]
-                last_of_repeat = np.concatenate((t[1:] != t[:-1], [True]))  # a repeated time: the last one wins
-                rows = np.column_stack((t[last_of_repeat], v[last_of_repeat]))
+                rows = np.column_stack(last_wins(batch.time, batch.values))
                 self._upsert(sid, 0, 0, rows, rows[:, 0])
                 for level in STORED_LEVELS:
                     buckets = _distinct_sorted(np.floor(rows[:, 0] / level).astype(np.int64))
@@ -386,7 +326,7 @@ class Aggregator(_Store):
             names = [r[0] for r in self._conn.execute(
                 "SELECT DISTINCT s.measurement FROM dirty d JOIN series s ON s.id = d.series")]
         for name in sorted(set(names) | {s.measurement for s in self.schemas}):
-            schema = self._schema(name)
+            schema = self.schema(name)
             with self._transaction():
                 self._process_dirty(schema, force=True)
 
@@ -496,7 +436,7 @@ class Aggregator(_Store):
         """Raw points of ``sources`` covering the given buckets: one read per disjoint interval."""
         width = len(schema.columns) + 1
         ts, vs, ss = [], [], []
-        for lo, hi in _merge_intervals(buckets):
+        for lo, hi in bucket_intervals(buckets):
             chunks = self._read_chunks(sources, width, 0, 0, lo, np.nextafter(hi, -np.inf))
             for i, sid in enumerate(sources):
                 rows = chunks.get(sid)

@@ -26,11 +26,12 @@ import json
 import math
 import os
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from .errors import BackendError
-from .schema import AGGREGATES, LEVELS, Schema, SchemaRegistry, schema_from_dict
+from .schema import LEVELS, Schema, SchemaRegistry, schema_from_dict
+from .store import MAX_POINTS, Store
 
 TYPE_CHECKING = False  # not ``from typing import ...``: importing typing costs the plugin ~2 ms
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ CHUNK_BUCKETS = 100  # buckets per aggregate chunk
 STORED_LEVELS = tuple(level for level in LEVELS if level > 1)
 AGG_CODE = {"min": 1, "median": 2, "max": 3}
 ACROSS = "*"
-MAX_POINTS = 2000  # default resolution of a read that names no dt
 IN_BATCH = 500  # parameters per "IN (...)" list
 
 DDL = """
@@ -85,58 +85,20 @@ def marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-def pick_level(start: float, end: float, dt: int | None, max_points: int = MAX_POINTS) -> int:
-    """The coarsest level that still gives ``max_points`` over [start, end], or the ``dt`` asked for."""
-    if dt is not None:
-        if isinstance(dt, bool) or int(dt) != dt or int(dt) not in LEVELS:
-            raise ValueError(f"dt={dt!r} is not a stored resolution; use one of {', '.join(map(str, LEVELS))}")
-        return int(dt)
-    width = max(float(end) - float(start), 0.0)
-    for level in LEVELS:
-        if width / level <= max_points:
-            return level
-    return LEVELS[-1]
+def agg_code(aggregate: str | None) -> int:
+    """``chunks.agg`` of a stored aggregate; 0 for raw points (``aggregate`` None)."""
+    return 0 if aggregate is None else AGG_CODE[aggregate]
 
 
-def check_range(start: Any, end: Any) -> tuple[float, float]:
-    try:
-        s, e = float(start), float(end)
-    except (TypeError, ValueError):
-        raise ValueError(f"start/end must be GPS seconds, got {start!r}, {end!r}") from None
-    if not (math.isfinite(s) and math.isfinite(e)):
-        raise ValueError("start/end must be finite")
-    if e < s:
-        raise ValueError(f"end {e} is before start {s}")
-    return s, e
+def column_offset(schema: Schema, column: str, level: int) -> int:
+    """Where ``column`` is in a row of ``level``: after the time, and for aggregates the bucket start."""
+    return schema.columns.index(column) + (1 if level == 0 else 2)
 
 
-def tag_values(schema: Schema, tags: Any) -> tuple[str, ...]:
-    """Accept ligo-scald's ``[(name, value), ...]`` filters, a ``{name: value}`` dict, or a value tuple."""
-    if isinstance(tags, Mapping):
-        pairs = list(tags.items())
-    elif isinstance(tags, (list, tuple)) and tags and all(isinstance(t, (list, tuple)) and len(t) == 2
-                                                          for t in tags):
-        pairs = [tuple(t) for t in tags]
-    else:
-        values = (tags,) if isinstance(tags, str) else tuple(tags)
-        if len(values) != len(schema.tags):
-            raise ValueError(f"{schema.measurement}: give a value for each tag {list(schema.tags)}, got {tags!r}")
-        return tuple(str(v) for v in values)
-    given = {str(k): str(v) for k, v in pairs}
-    unknown = [k for k in given if k not in schema.tags]
-    if unknown:
-        raise ValueError(f"{schema.measurement}: unknown tag(s) {unknown}; the schema has {list(schema.tags)}")
-    missing = [k for k in schema.tags if k not in given]
-    if missing:
-        raise ValueError(f"{schema.measurement}: tag filter lacks {missing}; give every tag "
-                         f"{list(schema.tags)}, or none for the reduction across tags")
-    return tuple(given[k] for k in schema.tags)
-
-
-class StoreBase:
-    """What every reader and the writer share: opening the file, error translation, schema and series lookup.
-
-    Subclasses add the reads (numpy or plain Python) and, for the writer, override :meth:`_open`.
+class StoreBase(Store):
+    """What every SQLite reader and the writer share: opening the file, error translation, schema and series
+    lookup, the chunk queries. Subclasses add the reads of :class:`.store.Store` (numpy or plain Python) and, for
+    the writer, override :meth:`_open`.
     """
 
     #: Levels computed from the raw points on read (see the module docstring): a read that falls back along the
@@ -178,9 +140,22 @@ class StoreBase:
                                    f"(waited {self.timeout:g} s): {msg}") from None
             if "no such table" in msg:
                 raise BackendError(f"{self.path}: not a scald-monitor database") from None
+            if "interrupted" in msg:
+                raise BackendError(f"{self.path}: query interrupted (it took too long)") from None
             raise BackendError(f"{self.path}: {msg}") from None
         except sqlite3.DatabaseError as exc:
             raise BackendError(f"{self.path}: not a SQLite database, or it is corrupt: {exc}") from None
+
+    def interrupt(self) -> None:
+        """Abort the query running on this store's connection in another thread (sqlite3 allows exactly this
+        across threads): a query blocked on a locked file or a hung disk holds its thread inside SQLite, where
+        nothing else of Python runs until SQLite returns."""
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            try:
+                conn.interrupt()
+            except sqlite3.ProgrammingError:  # closed meanwhile: the read is over anyway
+                pass
 
     def close(self) -> None:
         conn = getattr(self, "_conn", None)
@@ -188,20 +163,12 @@ class StoreBase:
             conn.close()
             self._conn = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
     # -- schema and series ------------------------------------------------------------------------------------
-    def _schema(self, measurement: str) -> Schema:
-        if measurement not in self.schemas:
-            with self._errors():
-                row = self._conn.execute("SELECT schema FROM measurements WHERE name = ?", (measurement,)).fetchone()
-            if row is not None:
-                self.schemas.add(schema_from_dict(json.loads(row[0])))
-        return self.schemas.get(measurement)
+    def _discover(self, measurement: str) -> None:
+        with self._errors():
+            row = self._conn.execute("SELECT schema FROM measurements WHERE name = ?", (measurement,)).fetchone()
+        if row is not None:
+            self.schemas.add(schema_from_dict(json.loads(row[0])))
 
     def measurements(self) -> list[str]:
         """Every measurement stored in the file."""
@@ -215,24 +182,43 @@ class StoreBase:
                                       (measurement, ACROSS)).fetchall()
         return {tuple(json.loads(tags)): sid for sid, tags in rows}
 
-    def _read_series_id(self, schema: Schema, tags: Any) -> int | None:
-        """The series to read: a full tag combination, or the across-tags reduction when ``tags`` is None."""
-        if tags is None or (not schema.tags and not tags):
-            key = ACROSS if schema.tags else "[]"
+    def _read_series_id(self, schema: Schema, key: tuple[str, ...] | None) -> int | None:
+        """The series to read: a full tag combination, or (``key`` None) the across-tags reduction."""
+        if key is None:
+            text = ACROSS if schema.tags else "[]"
         else:
-            key = json.dumps(list(tag_values(schema, tags)))
+            text = json.dumps(list(key))
         with self._errors():
             row = self._conn.execute("SELECT id FROM series WHERE measurement = ? AND tags = ?",
-                                     (schema.measurement, key)).fetchone()
+                                     (schema.measurement, text)).fetchone()
         return None if row is None else row[0]
-
-    _tag_values = staticmethod(tag_values)
 
     def _sources(self, schema: Schema, sids: Sequence[int]) -> dict[int, list[int]]:
         """The raw series each series is computed from: itself, or every tag combination for '*'."""
         per_tag = set(self._series_ids(schema.measurement).values())
         every = sorted(per_tag)
         return {sid: [sid] if not schema.tags or sid in per_tag else every for sid in sids}
+
+    # -- chunk queries ----------------------------------------------------------------------------------------
+    def _chunk_blobs(self, sids: Sequence[int], dt: int, agg: int, start: float | None, end: float | None
+                     ) -> Iterator[tuple[int, bytes]]:
+        """``(series, blob)`` of the chunks of the given series/level/aggregate that can hold rows with first column
+        in [start, end], by series then time."""
+        lo, hi = chunk_bounds(dt, start, end)
+        with self._errors():
+            for group in chunked(list(sids)):
+                q = (f"SELECT series, data FROM chunks WHERE series IN ({marks(len(group))}) "
+                     "AND dt = ? AND agg = ? AND start >= ? AND start <= ? ORDER BY series, start")
+                yield from self._conn.execute(q, (*group, dt, agg, lo, hi)).fetchall()
+
+    def _newest_chunks(self, sids: Sequence[int], dt: int, agg: int) -> Iterator[tuple[int, bytes]]:
+        """``(series, blob)`` of the newest chunk of each given series that has one at this level/aggregate."""
+        with self._errors():
+            for group in chunked(list(sids)):
+                q = ("SELECT s.id, (SELECT c.data FROM chunks c WHERE c.series = s.id AND c.dt = ? AND c.agg = ? "
+                     f"ORDER BY c.start DESC LIMIT 1) FROM series s WHERE s.id IN ({marks(len(group))})")
+                yield from ((sid, blob) for sid, blob in self._conn.execute(q, (dt, agg, *group)).fetchall()
+                            if blob is not None)
 
     def _raw_points(self, schema: Schema, sids: Sequence[int], read: Callable[[list[int]], dict],
                     by_time: Callable[[list], Any]) -> dict[int, Any]:
@@ -268,41 +254,6 @@ class StoreBase:
                     if have >= num:
                         break
         return found
-
-    def _level(self, schema: Schema, start: float, end: float, aggregate: str | None,
-               dt: int | None) -> tuple[int, int]:
-        """(level, aggregate code) of a read: raw points (0, 0) when neither aggregate nor dt is named."""
-        if aggregate is None and dt is None:
-            return 0, 0
-        if aggregate is None:
-            aggregate = schema.aggregate or "max"
-        if aggregate not in AGGREGATES:
-            raise ValueError(f"aggregate {aggregate!r} is not one of {', '.join(AGGREGATES)}")
-        return pick_level(start, end, dt, self.max_points), AGG_CODE[aggregate]
-
-    # -- reductions (both SQLite readers: they read the points, then reduce them here) ----------------------------
-    def retrieve_reduced_by_tag(self, measurement: str, start: float, end: float, column: str, reduce: str,
-                                aggregate: str | None = None, dt: int | None = None) -> dict[tuple[str, ...], float]:
-        """``{tag_values: value}``: each combination's points in [start, end] reduced by ``levels.REDUCE[reduce]``
-        (the combinations without points left out); ``aggregate``/``dt`` as for ``retrieve_timeseries_by_tag``."""
-        from .levels import REDUCE
-
-        func = REDUCE[reduce]
-        found = self.retrieve_timeseries_by_tag(measurement, start, end, column, aggregate=aggregate, dt=dt)
-        return {key: func(values) for key, (_, values) in found.items() if values}
-
-    def retrieve_reduced(self, measurement: str, start: float, end: float, column: str, reduce: str,
-                         tags: Any = None, aggregate: str | None = None, dt: int | None = None) -> float | None:
-        """One series' (or, with ``tags`` None, the reduction across tags') points reduced to one value."""
-        from .levels import REDUCE
-
-        _, values = self.retrieve_timeseries(measurement, start, end, column, tags=tags, aggregate=aggregate, dt=dt)
-        return REDUCE[reduce](values) if values else None
-
-    def _column_index(self, schema: Schema, column: str, level: int) -> int:
-        if column not in schema.columns:
-            raise ValueError(f"{schema.measurement}: unknown column {column!r}; the schema has {list(schema.columns)}")
-        return schema.columns.index(column) + (1 if level == 0 else 2)
 
 
 _URI_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")

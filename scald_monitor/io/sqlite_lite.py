@@ -16,8 +16,8 @@ from array import array
 from bisect import bisect_left, bisect_right
 
 from .schema import Schema
-from .sqlite_layout import (ACROSS, MAX_POINTS, StoreBase, check_range, chunk_bounds, chunked, marks,
-                            row_width)
+from .sqlite_layout import ACROSS, StoreBase, agg_code, column_offset, row_width
+from .store import MAX_POINTS
 
 TYPE_CHECKING = False  # not ``from typing import ...``: importing typing costs the plugin ~2 ms
 if TYPE_CHECKING:
@@ -67,17 +67,12 @@ class LiteConsumer(StoreBase):
 
         A series with chunks in the window but no row in [start, end] maps to empty lists, as in the Consumer.
         """
-        lo, hi = chunk_bounds(dt, start, end)
         out: dict[int, Series] = {}
-        with self._errors():
-            for group in chunked(list(sids)):
-                q = (f"SELECT series, data FROM chunks WHERE series IN ({marks(len(group))}) "
-                     "AND dt = ? AND agg = ? AND start >= ? AND start <= ? ORDER BY series, start")
-                for sid, blob in self._conn.execute(q, (*group, dt, agg, lo, hi)):
-                    times, values = _cut(*_rows(blob, width, col), start, end)
-                    got = out.setdefault(sid, ([], []))
-                    got[0].extend(times)
-                    got[1].extend(values)
+        for sid, blob in self._chunk_blobs(sids, dt, agg, start, end):
+            times, values = _cut(*_rows(blob, width, col), start, end)
+            got = out.setdefault(sid, ([], []))
+            got[0].extend(times)
+            got[1].extend(values)
         return out
 
     def _read_level(self, schema: Schema, sids: Sequence[int], level: int, agg: int, col: int, start: float,
@@ -97,7 +92,7 @@ class LiteConsumer(StoreBase):
         times, values = _by_time([_rows(b, width, col) for b in blobs])
         return times[-num:], values[-num:]
 
-    # -- public readers ---------------------------------------------------------------------------------------
+    # -- the primitives of the store interface (.store.Store) ---------------------------------------------------
     @staticmethod
     def _refuse_level1(schema: Schema, level: int) -> None:
         if level == 1:
@@ -105,60 +100,40 @@ class LiteConsumer(StoreBase):
                                    "reader (scald_monitor.io.sqlite.Consumer); this reader serves raw points and "
                                    "levels >= 10 s")
 
-    def retrieve_timeseries(self, measurement: str, start: float, end: float, column: str, tags: Any = None,
-                            aggregate: str | None = None, dt: int | None = None) -> Series:
-        """As ``sqlite.Consumer.retrieve_timeseries`` (raw points, or an aggregate at a level >= 10 s)."""
-        start, end = check_range(start, end)
-        schema = self._schema(measurement)
-        level, agg = self._level(schema, start, end, aggregate, dt)
-        col = self._column_index(schema, column, level)
-        sid = self._read_series_id(schema, tags)  # a bad tag filter: the Consumer's error, level or not
+    def _series(self, schema: Schema, key: tuple[str, ...] | None, level: int, aggregate: str | None, column: str,
+                start: float, end: float) -> Series:
+        sid = self._read_series_id(schema, key)
         self._refuse_level1(schema, level)
-        series = None if sid is None else self._read_level(schema, [sid], level, agg, col, start, end).get(sid)
+        col = column_offset(schema, column, level)
+        series = None if sid is None else self._read_level(schema, [sid], level, agg_code(aggregate), col, start,
+                                                           end).get(sid)
         return ([], []) if series is None else series
 
-    def retrieve_timeseries_by_tag(self, measurement: str, start: float, end: float, column: str,
-                                   aggregate: str | None = None, dt: int | None = None) -> dict[tuple[str, ...], Series]:
-        """As ``sqlite.Consumer.retrieve_timeseries_by_tag``: ``{tag_values: (times, values)}``, empty ones left out."""
-        start, end = check_range(start, end)
-        schema = self._schema(measurement)
-        level, agg = self._level(schema, start, end, aggregate, dt)
-        col = self._column_index(schema, column, level)
+    def _series_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str, start: float,
+                       end: float) -> dict[tuple[str, ...], Series]:
         self._refuse_level1(schema, level)
-        ids = self._series_ids(measurement)
-        rows = self._read_level(schema, list(ids.values()), level, agg, col, start, end)
-        return {tags: rows[sid] for tags, sid in sorted(ids.items()) if sid in rows and rows[sid][0]}
+        ids = self._series_ids(schema.measurement)
+        rows = self._read_level(schema, list(ids.values()), level, agg_code(aggregate),
+                                column_offset(schema, column, level), start, end)
+        return {tags: rows[sid] for tags, sid in ids.items() if sid in rows}
 
-    def retrieve_latest(self, measurement: str, column: str, tags: Any = None, aggregate: str | None = None,
-                        dt: int | None = None, num_latest: int = 1) -> Series:
-        """As ``sqlite.Consumer.retrieve_latest``; with an ``aggregate``, ``dt`` (>= 10) must be given."""
-        schema = self._schema(measurement)
-        dt = dt if dt is not None or aggregate is None else 1
-        level, agg = self._level(schema, 0, 0, aggregate, dt)
-        col = self._column_index(schema, column, level)
-        sid = self._read_series_id(schema, tags)
+    def _latest(self, schema: Schema, key: tuple[str, ...] | None, level: int, aggregate: str | None, column: str,
+                num: int) -> Series:
+        """With an ``aggregate``, ``dt`` (>= 10) must be given: the 1 s level is refused."""
+        sid = self._read_series_id(schema, key)
         self._refuse_level1(schema, level)
-        rows = None if sid is None else self._latest_rows(schema, sid, level, agg, col, max(int(num_latest), 1))
+        col = column_offset(schema, column, level)
+        rows = None if sid is None else self._latest_rows(schema, sid, level, agg_code(aggregate), col, num)
         return ([], []) if rows is None else rows
 
-    def retrieve_latest_by_tag(self, measurement: str, column: str, aggregate: str | None = None,
-                               dt: int | None = None) -> dict[tuple[str, ...], tuple[float, float]]:
-        """As ``sqlite.Consumer.retrieve_latest_by_tag``; with an ``aggregate``, ``dt`` (>= 10) must be given."""
-        schema = self._schema(measurement)
-        dt = dt if dt is not None or aggregate is None else 1
-        level, agg = self._level(schema, 0, 0, aggregate, dt)
-        col = self._column_index(schema, column, level)
+    def _latest_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str
+                       ) -> dict[tuple[str, ...], tuple[float, float]]:
         self._refuse_level1(schema, level)
-        by_sid = {sid: tags for tags, sid in self._series_ids(measurement).items()}
+        col = column_offset(schema, column, level)
+        by_sid = {sid: tags for tags, sid in self._series_ids(schema.measurement).items()}
         width = row_width(schema, level)
         out = {}
-        with self._errors():
-            for group in chunked(list(by_sid)):
-                q = ("SELECT s.id, (SELECT c.data FROM chunks c WHERE c.series = s.id AND c.dt = ? AND c.agg = ? "
-                     f"ORDER BY c.start DESC LIMIT 1) FROM series s WHERE s.id IN ({marks(len(group))})")
-                for sid, blob in self._conn.execute(q, (level, agg, *group)).fetchall():
-                    if blob is None:
-                        continue
-                    last = array("d", blob)[-width:]
-                    out[by_sid[sid]] = (last[0], last[col])
-        return dict(sorted(out.items()))
+        for sid, blob in self._newest_chunks(list(by_sid), level, agg_code(aggregate)):
+            last = array("d", blob)[-width:]
+            out[by_sid[sid]] = (last[0], last[col])
+        return out

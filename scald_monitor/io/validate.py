@@ -23,6 +23,15 @@ class SeriesBatch:
     values: np.ndarray = field(repr=False)
 
 
+def last_wins(time: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points sorted by time, and of points with the same time only the last one given: a repeated time
+    replaces the earlier point (within one call, and where a writer appends a call's points to stored ones)."""
+    order = np.argsort(time, kind="stable")
+    t, v = time[order], values[order]
+    last = np.concatenate((t[1:] != t[:-1], [True]))
+    return t[last], v[last]
+
+
 def _tag_key(schema: Schema, key: Any) -> tuple[str, ...]:
     if key is None:
         key = ()

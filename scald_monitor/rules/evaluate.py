@@ -10,7 +10,7 @@ import time as _time
 
 from ..io.levels import (FINEST_FIRST, aggregates_to_try, levels_from, read_newest, read_newest_by_tag,
                          reduce_window, reduce_window_by_tag)
-from ..io.sqlite_layout import pick_level
+from ..io.store import pick_level
 from ..records import FrozenRecord
 from ..timeutil import unix_to_gps
 from .ranges import Range, parse_range

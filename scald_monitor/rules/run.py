@@ -61,8 +61,8 @@ def evaluate_check(cfg: Any, name: str, now: float | None = None,
     timeout = check_timeout(check)
     worker.join(timeout)
     if worker.is_alive():
-        conn = getattr(box.get("store"), "_conn", None)
-        if conn is not None:
-            conn.interrupt()  # SQLite: abort the running query so that the worker ends
+        store = box.get("store")
+        if store is not None:
+            store.interrupt()  # abort the running query (where the backend can) so that the worker ends
         return Result(name, UNKNOWN, f"timed out after {timeout:g} s", now)
     return box.get("result") or Result(name, UNKNOWN, "evaluation produced no result", now)

@@ -135,7 +135,7 @@ def measurements():
     for name in sorted(stored - set(out)):
         try:
             with st.readers.errors(backend):
-                schema = store._schema(name)
+                schema = store.schema(name)
         except ApiError as exc:
             if exc.status == 503:
                 raise

@@ -18,11 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..io.schema import AGGREGATES, LEVELS, NAME_RE, Schema
-from ..io.sqlite_layout import pick_level
+from ..io.store import MAX_POINTS, pick_level
 from .errors import ApiError
 
-#: Points per series when the request names no ``dt`` (the backends' own default resolution).
-MAX_POINTS = 2000
 #: Points (time, value) one request may return, over all series and columns; beyond this it is refused (400).
 MAX_VALUES = 1_000_000
 #: Raw (undecimated) points are only read over windows this short: their number is not known in advance.
@@ -240,7 +238,7 @@ def bind(q: Query, schema: Schema, default_raw: bool = False) -> Query:
         q.aggregate, q.dt = None, None
     else:
         q.aggregate = q.aggregate_param or schema.aggregate or "max"
-        q.dt = q.dt_param or pick_level(q.start, q.end, None, MAX_POINTS)
+        q.dt = q.dt_param or pick_level(q.start, q.end, None)
     return q
 
 

@@ -99,20 +99,12 @@ def resolve(cfg: Config, readers: Readers, backend: str, name: str) -> tuple[Sch
     store = readers.get(backend)
     with readers.errors(backend):
         try:
-            return _store_schema(store, measurement), spec, True
+            return store.schema(measurement), spec, True
         except UnknownMeasurementError:
             if spec is None:
                 raise ApiError(404, f"unknown measurement {name!r}") from None
     return Schema(spec.measurement, tuple(spec.columns), spec.column_key, tuple(spec.tags), spec.tag_key,
                   spec.aggregate), spec, False
-
-
-def _store_schema(store: Any, measurement: str) -> Schema:
-    """The schema the store holds for ``measurement`` (SQLite keeps its own; InfluxDB readers get the config's).
-
-    Both readers expose the lookup only as ``_schema``; this is the one place the web side relies on it.
-    """
-    return store._schema(measurement)
 
 
 #: ligo-scald's ``store_triggers`` keeps triggers (no tags, one per second: the lowest FAR) in nested retention
