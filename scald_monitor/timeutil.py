@@ -30,6 +30,7 @@ __all__ = [
     "gps_to_unix",
     "iso_to_gps",
     "leap_seconds",
+    "leap_table",
     "unix_to_gps",
 ]
 
@@ -134,6 +135,15 @@ def _table() -> _Table:
             pass
         _TABLE = _Table(entries)
     return _TABLE
+
+
+def leap_table() -> list[list[int]]:
+    """``[[GPS second, Unix second, GPS - UTC from then on], ...]``, ascending: the table every conversion here
+    uses (the host's newer leap seconds included), for a client that converts by itself (the dashboard's page), so
+    that it keeps no table of its own. Each row is a leap second: the GPS second at which it starts and the Unix
+    second after it."""
+    t = _table()
+    return [[g, u, off] for g, u, off in zip(t.gps, t.unix, t.offsets[1:])]
 
 
 def _as_array(t: TimeLike) -> tuple:

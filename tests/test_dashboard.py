@@ -175,6 +175,8 @@ def test_plot_context(client):
     assert lines == {("range_bns", "warning"): (100, None), ("range_bns", "critical"): (60, None)}
     # leap seconds: the server's table, so the browser converts GPS -> UTC with 18 s today
     assert ctx["leap"][-1] == [1167264017, 1483228800, 18]
+    # the levels and points budget plots pick their dt from (io.store.pick_level's rule): the server's, not a copy
+    assert (ctx["levels"], ctx["max_points"]) == ([1, 10, 100, 1000, 10000, 100000], 2000)
     assert abs(ctx["server_gps"] - (time.time() - 315964800 + 18)) < 5
     latest = page_context(client.get("/latest").get_data(as_text=True))
     assert [p["supported"] for p in latest["plots"]] == [True, False]

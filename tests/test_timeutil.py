@@ -204,3 +204,13 @@ def test_import_does_not_pull_numpy():
     )
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_leap_table_rows_are_the_leap_seconds_the_conversions_use():
+    """``leap_table()`` (handed to the dashboard): per leap second, the GPS second it starts at (read as 23:59:60),
+    the Unix second after it, and the new offset, one more than the row before."""
+    rows = timeutil.leap_table()
+    assert rows[0] == [46828800, 362793600, 1] and rows[-1][2] >= 18
+    for i, (gps, unix, offset) in enumerate(rows):
+        assert gps_to_iso(gps).endswith("23:59:60.000000Z")
+        assert gps_to_unix(gps + 1) == unix and leap_seconds(unix) == offset == i + 1

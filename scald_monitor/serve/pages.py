@@ -16,9 +16,11 @@ import re
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
 
+from ..io.schema import LEVELS
+from ..io.store import MAX_POINTS
 from ..rules.ranges import RangeError, parse_range
 from ..rules.result import state_table
-from ..timeutil import _table, gps_now, iso_to_gps
+from ..timeutil import gps_now, iso_to_gps, leap_table
 
 bp = Blueprint("pages", __name__)
 
@@ -249,16 +251,6 @@ def _ylabel(plot: dict) -> str:
 # ---- context shared with the browser ---------------------------------------------------------------------------
 
 
-def leap_table() -> list[list[int]]:
-    """[[GPS second, Unix second, GPS - UTC offset from then on], ...]: the table the server converts with.
-
-    Handing it to the browser keeps one source of truth (tzdata's newer leap seconds included) instead of
-    ligo-scald's hard-coded 18 s in JavaScript.
-    """
-    t = _table()
-    return [[g, u, off] for g, u, off in zip(t.gps, t.unix, t.offsets[1:])]
-
-
 def page_context(page_name: str | None, page: dict | None, win: dict | None) -> dict:
     """The JSON document a page hands scald.js (through ``|tojson``)."""
     items = page.get("plots") if page and isinstance(page.get("plots"), list) else []
@@ -270,6 +262,10 @@ def page_context(page_name: str | None, page: dict | None, win: dict | None) -> 
         "api": url_for("pages.index").rstrip("/") + "/api",
         "status_url": url_for("pages.status"),
         "leap": leap_table(),
+        # The stored levels and the API's points budget: a plot picks its dt by io.store.pick_level's rule over
+        # these (one picker, one table: the server's), never from a list of its own.
+        "levels": list(LEVELS),
+        "max_points": MAX_POINTS,
         "server_gps": gps_now(),
         "poll": {"plots": PLOT_POLL, "status": STATUS_POLL},
         # The states and their "worst of" order, so that the page ranks checks as the server does (one order).
