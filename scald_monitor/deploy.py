@@ -30,6 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from .atomic import write_atomic
+
 __all__ = ["DeployError", "DeployResult", "deploy", "deployed_app", "render_cgi", "render_wsgi"]
 
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", re.ASCII)
@@ -80,9 +82,10 @@ def deploy(cfg, outdir: str | os.PathLike, name: str = "scald", cgi_ext: bool = 
     cgi_dir = root / "cgi-bin"
     cgi_dir.mkdir(parents=True, exist_ok=True)  # ligo-scald: FileNotFoundError when cgi-bin/ was missing
     cgi = cgi_dir / (f"{name}.cgi" if cgi_ext else name)
-    _write_atomic(cgi, render_cgi(config_path, python, extra_path, static_url))
+    # Atomic (temp file, fsync, rename): a request arriving mid-deploy runs the old or the new script, whole.
+    write_atomic(str(cgi), render_cgi(config_path, python, extra_path, static_url).encode("utf-8"), mode=0o755)
     wsgi = root / f"{name}.wsgi"
-    _write_atomic(wsgi, render_wsgi(config_path, python, extra_path, static_url), mode=0o644)
+    write_atomic(str(wsgi), render_wsgi(config_path, python, extra_path, static_url).encode("utf-8"), mode=0o644)
 
     static_src = web_dir() / "static"
     static = root / "static"
@@ -94,14 +97,6 @@ def deploy(cfg, outdir: str | os.PathLike, name: str = "scald", cgi_ext: bool = 
         count = 0
         notes.append(f"note: no static assets in {static_src}; only the JSON API is useful")
     return DeployResult(cgi=cgi, wsgi=wsgi, static=static, static_files=count, sys_path=extra_path, notes=notes)
-
-
-def _write_atomic(path: Path, text: str, mode: int = 0o755) -> None:
-    """Write via a temporary file and rename: a request arriving mid-deploy runs the old or the new script."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def _sys_path_needed(python: str) -> str | None:

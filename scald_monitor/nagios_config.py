@@ -27,10 +27,10 @@ import os
 import shutil
 import string
 import sys
-import tempfile
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from .atomic import write_atomic
 from .outputs.status import expiry_seconds, stale_state
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -217,23 +217,14 @@ def render(cfg: "Config", mode: str, plugin: str, *, status_url_base: str | None
 def write_files(files: dict[str, str], outdir: str) -> list[str]:
     """Write each file atomically into ``outdir`` (created if needed); return the paths written.
 
-    Atomic (temp file + rename) because Nagios may be reloading at that moment. A ``hosts.cfg`` we generated
+    Atomic (``atomic.write_atomic``: temp file, fsync, rename) because Nagios may be reloading at that moment. A ``hosts.cfg`` we generated
     earlier is removed when this run omits it (``--no-host``), so a regenerated directory is never half old.
     """
     os.makedirs(outdir, exist_ok=True)
     written = []
     for filename, text in files.items():
         path = os.path.join(outdir, filename)
-        fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", dir=outdir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomic(path, text.encode("utf-8"), mode=0o644)
         written.append(path)
     for filename in FILES:
         path = os.path.join(outdir, filename)
