@@ -269,6 +269,20 @@ def test_wrong_password_and_wrong_ca_are_one_clear_line(icinga, monkeypatch, tmp
     # no ca: the system CAs (here REQUESTS_CA_BUNDLE) do not know Icinga's own CA
     with pytest.raises(OutputError, match=r"certificate verify failed: .*outputs\.icinga2\.ca is not set"):
         icinga2.post_result(conf_for(icinga, ca=None), HOST, "api_refused", make_status("api_refused"), ttl=60)
+
+    # a CA file that went away, or is not a certificate at all (the config only checks it at start-up)
+    gone = tmp_path / "gone.crt"
+    with pytest.raises(OutputError, match=rf"^cannot use the CA file {re.escape(str(gone))} \(outputs\.icinga2\.ca\)"
+                                          r" for https://\S+: Could not find a suitable TLS CA certificate bundle"):
+        icinga2.post_result(conf_for(icinga, ca=str(gone)), HOST, "api_refused", make_status("api_refused"), ttl=60)
+    garbage = tmp_path / "garbage.crt"
+    garbage.write_text("not a certificate\n")
+    with pytest.raises(OutputError) as excinfo:
+        icinga2.post_result(conf_for(icinga, ca=str(garbage)), HOST, "api_refused", make_status("api_refused"),
+                            ttl=60)
+    message = str(excinfo.value)
+    assert message.startswith("TLS error talking to ") and str(garbage) in message, message
+    assert "\n" not in message and "HTTPSConnectionPool" not in message and "object at 0x" not in message, message
     assert (icinga.result("api_refused") or {}).get("active", True) is True  # nothing got in
 
 
