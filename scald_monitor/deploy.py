@@ -72,8 +72,11 @@ def deploy(cfg, outdir: str | os.PathLike, name: str = "scald", cgi_ext: bool = 
 
     if not NAME.fullmatch(name):
         raise DeployError(f"application name {name!r}: use letters, digits, '_', '.', '-' (it becomes a file name)")
-    if static_url is not None and not re.fullmatch(r"(/|https?://)[^\s\"'<>]*", static_url):
-        raise DeployError(f"--static-url {static_url!r}: expected an absolute path (/~user/static) or a URL")
+    # A path of this host or an http(s) URL: the page's Content-Security-Policy names the URL's origin, which a
+    # protocol-relative //host/... has none of (the scripts would be blocked).
+    if static_url is not None and not re.fullmatch(r"(/(?![/\\])|https?://)[^\s\"'<>\\]*", static_url):
+        raise DeployError(f"--static-url {static_url!r}: expected an absolute path (/~user/static) or an http(s) "
+                          "URL")
     python = python or sys.executable
     config_path = os.path.abspath(cfg.path)
     extra_path = _sys_path_needed(python)

@@ -262,3 +262,13 @@ def test_static_base():
     assert static_base("/cgi-bin/scald.cgi", 2) == "/static"
     assert static_base("/~u/scald.wsgi", 1) == "/~u/static"
     assert static_base("/scald", 1) == "/static"
+
+
+@pytest.mark.parametrize("static_url", ["//cdn.example.org/static", "/\\cdn/static", "relative/static", "ftp://x/s",
+                                        "/static\n", "/a b"])
+def test_a_static_url_the_page_policy_cannot_name_is_refused(setup, tmp_path, static_url):
+    from scald_monitor.deploy import DeployError, deploy
+
+    with pytest.raises(DeployError, match="--static-url"):
+        deploy(load(str(setup["config"])), tmp_path / "out", static_url=static_url)
+    assert not (tmp_path / "out").exists()  # refused before anything is written
