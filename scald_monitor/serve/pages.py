@@ -21,6 +21,7 @@ from ..io.store import MAX_POINTS
 from ..rules.ranges import RangeError, parse_range
 from ..rules.result import state_table
 from ..timeutil import gps_now, iso_to_gps, leap_table
+from .params import decimal
 
 bp = Blueprint("pages", __name__)
 
@@ -134,11 +135,10 @@ def _number(name: str, default=None, allow_time: bool = False) -> float | None:
     text = request.args.get(name)
     if text is None or text.strip() == "":
         return default
-    try:
-        value = float(text)
-    except ValueError:
+    value = decimal(text.strip())
+    if value is None:
         if not allow_time:
-            raise BadRequest(f"?{name}= must be a number of seconds, not {text!r}") from None
+            raise BadRequest(f"?{name}= must be a number of seconds, not {text!r}")
         try:
             value = iso_to_gps(text)
         except ValueError:

@@ -84,6 +84,12 @@ def _arg(args: Mapping, name: str) -> str | None:
     return value.strip()
 
 
+def decimal(text: str | None) -> float | None:
+    """``text`` as a number when it is one written in ASCII decimal notation, matched whole (Python's float()
+    also takes '١٢٣', '1_000', 'nan' and ' 12\n'), else None. The one rule for numbers in URLs."""
+    return float(text) if text is not None and _NUMBER.fullmatch(text) else None
+
+
 def gps_time(text: str, what: str) -> float:
     """A GPS time from the path: a plain decimal number (int or float), finite, between 0 and :data:`MAX_GPS`."""
     if not _NUMBER.fullmatch(text or ""):

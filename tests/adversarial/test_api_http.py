@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from pathlib import Path
 
 import pytest
 import yaml
@@ -194,3 +195,27 @@ def test_a_protocol_relative_navbar_image_is_a_remote_url_not_a_local_file(tmp_p
     remote = create_app(_dashboard_config(tmp_path, {"image": "/" + str(logo)}))
     html = remote.test_client().get("/").get_data(as_text=True)
     assert "/navbar/image" not in html and remote.test_client().get("/navbar/image").status_code == 404
+
+
+@pytest.fixture(scope="module")
+def page_client(tmp_path_factory):
+    """The quickstart's pages (an index page with a live window) over an empty store."""
+    from scald_monitor.config import load
+    from scald_monitor.serve import create_app
+
+    directory = tmp_path_factory.mktemp("pages")
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "examples" / "quickstart.yml").read_text())
+    raw["backends"]["default"]["path"] = str(directory / "absent.sqlite")
+    raw["outputs"] = {}
+    (directory / "scald.yml").write_text(yaml.safe_dump(raw))
+    return create_app(load(str(directory / "scald.yml"))).test_client()
+
+
+@pytest.mark.parametrize("value", ["١٢٠", "1_000", "nan", "0x10", "1e400"])
+def test_page_parameters_are_ascii_decimal_numbers_too(page_client, value):
+    """The pages' ?lookback=/?delay=/?start=/?end= follow the API's rule for numbers: Python's float() also takes
+    Unicode digits, underscores and 'nan', which a URL must not smuggle in."""
+    assert page_client.get("/", query_string={"lookback": "120"}).status_code == 200
+    for name in ("lookback", "delay"):
+        r = page_client.get("/", query_string={name: value})
+        assert r.status_code == 400, (name, value, r.status_code)
