@@ -2,14 +2,19 @@
 
 Everything lives under one directory: main config, objects (``objects/``, included with ``cfg_dir=``), status.dat,
 the external command FIFO, the query socket and the log, so parallel instances never meet and nothing touches
-/var/lib/nagios4. As root, Nagios drops privileges to ``nagios_user``; we set it to root so that it can still
-write the root-owned temp dir. ``interval_length=1`` makes check intervals seconds, and the reaper/freshness
+/var/lib/nagios4. As root, Nagios drops privileges to ``nagios_user``: by default we set it to root so that it can
+still write the root-owned temp dir; ``user="nagios"`` runs it (and so every plugin) as Debian's ``nagios`` user, as a
+real site does, after handing it the directory (which must then lie where that user can reach it, not under
+pytest's 0700 ``tmp_path``). ``interval_length=1`` makes check intervals seconds, and the reaper/freshness
 settings make results show in status.dat within about a second (recipes.md §1).
 
 Nagios runs in the foreground as our child (``nagios4 <cfg>``, no ``-d``), so it is stopped by its own PID.
 """
 from __future__ import annotations
 
+import grp
+import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -32,8 +37,8 @@ status_update_interval=1
 temp_file={d}/nagios.tmp
 temp_path={d}
 lock_file={d}/nagios.lock
-nagios_user=root
-nagios_group=root
+nagios_user={user}
+nagios_group={group}
 query_socket={d}/nagios.qh
 check_external_commands=1
 command_file={d}/nagios.cmd
@@ -141,11 +146,16 @@ class NagiosCore:
     """One Nagios 4 instance under ``root``: write objects into ``objects_dir``, then ``start()``.
 
     The main config also reads ``site.cfg``, standing for a site's own objects (a contact, a 24x7 period).
+    ``user``: the account Nagios drops to (``nagios_user``/``nagios_group``, the user's primary group) and runs
+    its plugins as.
     """
 
-    def __init__(self, root: Path, binary: str):
+    def __init__(self, root: Path, binary: str, user: str = "root"):
         self.root = Path(root)
         self.binary = binary
+        self.user = user
+        entry = pwd.getpwnam(user)  # KeyError for a missing user: the caller says which package creates it
+        self.uid, self.gid = entry.pw_uid, entry.pw_gid
         self.objects_dir = self.root / "objects"
         self.main_config = self.root / "nagios.cfg"
         self.command_file = self.root / "nagios.cmd"
@@ -154,17 +164,25 @@ class NagiosCore:
         self.proc: subprocess.Popen | None = None
         self.objects_dir.mkdir(parents=True, exist_ok=True)
         (self.root / "checkresults").mkdir(exist_ok=True)
-        self.main_config.write_text(MAIN_CONFIG.format(d=self.root))
+        self.main_config.write_text(MAIN_CONFIG.format(d=self.root, user=user, group=grp.getgrgid(self.gid).gr_name))
         (self.root / "site.cfg").write_text(SITE_CONFIG)
         (self.root / "resource.cfg").write_text(f"$USER1$={PLUGIN_DIR}\n")
 
+    def _hand_over(self) -> None:
+        """Give the directory to Nagios's user, who writes its FIFO, status, log and check results there."""
+        if self.uid != os.getuid():
+            for path in [self.root, *self.root.rglob("*")]:
+                os.lchown(path, self.uid, self.gid)
+
     def verify(self) -> subprocess.CompletedProcess:
         """``nagios4 -v``: Nagios's own check of the main config and every object file."""
+        self._hand_over()  # -v drops privileges too, and checks that it can write there
         return subprocess.run([self.binary, "-v", str(self.main_config)], capture_output=True, text=True,
                               timeout=30)
 
     def start(self, timeout: float = 10) -> None:
         """Run Nagios in the foreground as our child; return once status.dat and the command FIFO exist."""
+        self._hand_over()
         out = open(self.root / "stdout.log", "w")
         self.proc = subprocess.Popen([self.binary, str(self.main_config)], stdout=out, stderr=subprocess.STDOUT,
                                      cwd=self.root)
@@ -187,6 +205,13 @@ class NagiosCore:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout)
+
+    def process_uids(self) -> set[int]:
+        """Real and effective uids of the main Nagios process (from /proc)."""
+        assert self.proc is not None
+        with open(f"/proc/{self.proc.pid}/status") as fh:
+            line = next(line for line in fh if line.startswith("Uid:"))
+        return {int(x) for x in line.split()[1:3]}
 
     def output(self) -> str:
         path = self.root / "stdout.log"
