@@ -91,3 +91,33 @@ def icinga(tmp_path_factory):
         yield server
     finally:
         server.stop()
+
+
+# ===================================================================================================================
+# A filled SQLite store beside its config, as the commands find them: one way for every test that needs one.
+# ===================================================================================================================
+
+@pytest.fixture(scope="session")
+def make_store():
+    """``make_store(directory, config_text, data) -> directory``: writes ``directory/scald.yml`` (whose backend is
+    ``{backend: sqlite, path: store.sqlite}``), registers every schema of it on an Aggregator at
+    ``directory/store.sqlite``, stores ``data`` (``{measurement: store_columns data}``, in order) and closes the
+    store, so that readers see it whole. Session-scoped: usable from module-scoped fixtures too."""
+    from pathlib import Path
+
+    from scald_monitor.io.sqlite import Aggregator
+    from scald_monitor.schema_loader import register_schemas
+
+    def make(directory, config: str, data=None) -> Path:
+        directory = Path(directory)
+        (directory / "scald.yml").write_text(config)
+        agg = Aggregator(path=directory / "store.sqlite")
+        try:
+            register_schemas(agg, str(directory / "scald.yml"))
+            for measurement, columns in (data or {}).items():
+                agg.store_columns(measurement, columns)
+        finally:
+            agg.close()
+        return directory
+
+    return make

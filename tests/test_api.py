@@ -639,9 +639,11 @@ PARAM_VALUES = st.sampled_from(["data", "job", "0001", "max", "1", "10", "raw", 
                                                                  str(T0), f"{T0 - 100}.5"])), max_size=4),
        query=st.lists(st.tuples(PARAM_NAMES, PARAM_VALUES), max_size=6))
 def test_random_requests_never_fail(sqlite_env, kind, segments, query):
+    """Whatever the path and parameters, the answer is JSON and 200, 400, 404 or 405: never a 500, and never a 503
+    either, as the backend is healthy (a 503 would blame it for a request it never failed)."""
     path = "/api/" + "/".join(urllib.parse.quote(s, safe="") for s in [kind, *segments])
     r = sqlite_env.client.get(path, query_string=query)
-    assert r.status_code in (200, 400, 404, 405, 503), (path, query, r.status_code)
+    assert r.status_code in (200, 400, 404, 405), (path, query, r.status_code, r.get_data(as_text=True)[:300])
     assert r.mimetype == "application/json", (path, r.headers)
     body = json.loads(r.get_data(as_text=True))
     if r.status_code != 200:
@@ -684,13 +686,6 @@ def test_scald_serve_command(sqlite_env):
             proc.kill()
             raise
     assert rc == 0
-
-
-def test_cli_does_not_import_flask_at_start_up():
-    out = subprocess.run([sys.executable, "-c", "import sys, scald_monitor.cli; "
-                          "print(sorted(m for m in ('flask', 'werkzeug', 'waitress') if m in sys.modules))"],
-                         capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
 
 
 def test_internal_errors_are_json_without_traceback(sqlite_env, monkeypatch, caplog):

@@ -127,6 +127,7 @@ def test_unknown_document_and_schema_acceptance(tmp_path, check_json):
     assert code == UNKNOWN and "failed validation" in stdout
 
 
+@pytest.mark.slow
 def test_the_interval_rule_is_check_jsons(tmp_path, check_json):
     """The judge's table of cases (test_status_judge.CASES), read by the real check_json: the same state. Only the
     cases check_json can take: no reader's max_age (it has none), schema-valid (integer start_sec/end_sec), and

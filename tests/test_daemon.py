@@ -192,6 +192,7 @@ WATCHER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_kill_9_never_leaves_partial_status_or_state_files(tmp_path):
     many = "\n".join(f"""  copy{i}:
     type: threshold
@@ -301,6 +302,7 @@ def _blocked(tmp_path: Path, name: str) -> str:
     return str(tmp_path / "a_file" / name)
 
 
+@pytest.mark.slow
 def test_an_unwritable_state_file_is_one_log_line_and_the_other_outputs_go_on(tmp_path):
     cfg = write_config(tmp_path)
     cfg.write_text(cfg.read_text().replace("state_file: state/state.json",

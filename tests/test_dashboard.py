@@ -347,6 +347,7 @@ def requested_urls(driver) -> list[str]:
     return urls
 
 
+@pytest.mark.slow
 def test_dashboard_in_chromium(tmp_path):
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
         pytest.fail("chromium/chromedriver are not installed (apt-get install chromium chromium-driver; "
@@ -562,6 +563,7 @@ LIVE_BOARD_JS = BOARD_JS.replace("when: tr.querySelector('td.when').textContent"
                                  "nav: document.getElementById('nav-summary').textContent")
 
 
+@pytest.mark.slow
 def test_board_without_status_dir_in_chromium(tmp_path, monkeypatch):
     """The board and the navbar show what /api/nagios answers (LIVE, not "UNKNOWN STALE"), ranked in the order
     the server hands the page: patched on the server, the page's order follows."""

@@ -54,24 +54,18 @@ plots:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, make_store):
     """A config with a filled SQLite store and status files, deployed into public_html (no cgi-bin/ yet)."""
     from scald_monitor.daemon import Runner
-    from scald_monitor.io.sqlite import Aggregator
 
-    base = tmp_path_factory.mktemp("deploy")
-    cfg_path = base / "scald.yml"
-    cfg_path.write_text(CONFIG)
     end = float(int(gps_now()))
     start = end - 1200
-    agg = Aggregator(path=str(base / "store.sqlite"))
-    agg.register_schema("latency_history", columns=["data"], column_key="data", tags=["job"], aggregate="max")
     times = [start + i for i in range(1200)]
-    agg.store_columns("latency_history", {
+    base = make_store(tmp_path_factory.mktemp("deploy"), CONFIG, {"latency_history": {
         ("0001",): {"time": times, "fields": {"data": [1.0 + (i % 7) for i in range(1200)]}},
         ("0002",): {"time": times, "fields": {"data": [2.5 + (i % 3) for i in range(1200)]}},
-    })
-    agg.close()
+    }})
+    cfg_path = base / "scald.yml"
     cfg = load(str(cfg_path))
     runner = Runner(cfg)
     runner.run_all()

@@ -8,6 +8,7 @@ from scald_monitor.io import connect
 from scald_monitor.io.sqlite import Aggregator, Consumer
 from scald_monitor.rules.evaluate import evaluate
 from scald_monitor.rules.result import CRITICAL, OK, UNKNOWN, WARNING
+from scald_monitor.schema_loader import register_schemas
 from scald_monitor.timeutil import gps_to_unix
 
 NOW_GPS = 1_400_000_000.0
@@ -71,8 +72,7 @@ def setup(request, tmp_path):
     (tmp_path / "scald.yml").write_text(text)
     cfg = load(str(tmp_path / "scald.yml"))
     agg = connect(cfg.backend(), schemas=cfg.schemas.values())
-    for spec in cfg.schemas.values():
-        agg.register_schema(spec.measurement, spec.columns, spec.column_key, spec.tags or None, spec.tag_key)
+    register_schemas(agg, cfg.path)
     yield cfg, agg
     agg.close()
 

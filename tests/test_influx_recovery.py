@@ -7,6 +7,8 @@ import logging
 import re
 import time
 
+import pytest
+
 from scald_monitor.io.influx import PROBE_INTERVAL, Aggregator, gps_to_ns
 
 T0 = 1_400_000_000.0
@@ -37,6 +39,7 @@ class Writer:
         self.n += 1
 
 
+@pytest.mark.slow
 def test_buffered_points_reach_influxd_within_2_s_of_it_answering_again(influxd, influx_db, caplog):
     caplog.set_level(logging.INFO, logger="scald_monitor.io.influx")
     agg = Aggregator(hostname=influxd.host, port=influxd.port, db=influx_db, timeout=2)  # retry_max: default 60 s
@@ -72,6 +75,7 @@ def test_buffered_points_reach_influxd_within_2_s_of_it_answering_again(influxd,
     agg.close()
 
 
+@pytest.mark.slow
 def test_probes_while_influxd_is_down_are_cheap_and_rate_limited(influxd, influx_db):
     """Calls keep returning at once while the server is down (a refused connection is noticed at once) and
     ``/ping`` is asked at most every PROBE_INTERVAL s, however often the writer stores."""

@@ -544,14 +544,12 @@ def test_send_passive_fifo_without_reader_returns_at_once(tmp_path, caplog):
     out: list[int] = []
     with caplog.at_level(logging.WARNING):
         thread = threading.Thread(target=lambda: out.append(send_passive(str(fifo), lines_of([10]))), daemon=True)
-        start = time.monotonic()
         thread.start()
-        thread.join(5)
+        thread.join(5)  # ample for a call that must not wait at all: only one that blocks takes this long
     if thread.is_alive():  # it blocked: unblock it by opening a reader, then fail
         os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
         pytest.fail("send_passive blocked on a FIFO nobody reads")
-    assert out == [0]
-    assert time.monotonic() - start < 2
+    assert out == [0]  # it gave up on the FIFO (ENXIO: no reader) instead of waiting for one
     assert "not reading" in caplog.text
 
 
@@ -598,10 +596,16 @@ class FakeIcinga(http.server.ThreadingHTTPServer):
     def __init__(self):
         super().__init__(("127.0.0.1", 0), FakeIcingaHandler)
         self.requests: list[dict] = []
+        self.release = threading.Event()  # "...!slow" is answered only once this is set (or after 10 s)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def handle_error(self, request, client_address):
+        """A client that gave up (the timeout test) makes the late answer fail: expected, not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 class FakeIcingaHandler(http.server.BaseHTTPRequestHandler):
@@ -631,7 +635,7 @@ class FakeIcingaHandler(http.server.BaseHTTPRequestHandler):
         if name not in self.server.known:
             return self.reply(404, {"error": 404, "status": "No objects found."})
         if name.endswith("!slow"):
-            time.sleep(1.5)
+            self.server.release.wait(10)
         if name.endswith("!broken"):
             return self.reply(500, {"results": [{"code": 500, "status": "Attribute 'exit_status' is invalid."}]})
         self.reply(200, {"results": [{"code": 200, "status": f"Successfully processed check result for object "
@@ -708,10 +712,13 @@ def test_icinga_server_error_with_results(icinga):
 
 
 def test_icinga_timeout(icinga):
-    start = time.monotonic()
-    with pytest.raises(OutputError) as excinfo:
-        icinga2.post_result(conf_for(icinga), "ldas-grid", "slow", make_status(OK), ttl=60, timeout=0.3)
-    assert time.monotonic() - start < 1.4
+    """The client gives up after its timeout, while the server still holds the answer back (no clock measured)."""
+    try:
+        with pytest.raises(OutputError) as excinfo:
+            icinga2.post_result(conf_for(icinga), "ldas-grid", "slow", make_status(OK), ttl=60, timeout=0.3)
+        assert not icinga.release.is_set() and len(icinga.requests) == 1  # gave up before any answer came
+    finally:
+        icinga.release.set()
     check_error(excinfo, "no answer", "0.3 s")
 
 
@@ -740,10 +747,3 @@ def test_icinga_refuses_bang_in_names(icinga):
     with pytest.raises(OutputError, match="without '!'"):
         icinga2.post_result(conf_for(icinga), "a!b", "latency", make_status(OK), ttl=60)
     assert icinga.requests == []
-
-
-def test_icinga_module_does_not_import_requests_at_import_time():
-    code = ("import sys; import scald_monitor.outputs.icinga2, scald_monitor.outputs.status, "
-            "scald_monitor.outputs.nagios_cmd; print('requests' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.strip() == "False"

@@ -17,14 +17,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scald_monitor.io.sqlite import Aggregator
 from scald_monitor.plugin import main as plugin_main
 from scald_monitor.plugin import parse_args, run
 from scald_monitor.rules.perfdata import format_perf
 from scald_monitor.timeutil import gps_now, unix_to_gps
 
 PLUGIN = shutil.which("check_scald")
-HEAVY = {"flask", "werkzeug", "jinja2", "numpy", "yaml", "click", "apscheduler", "influxdb", "requests", "sqlite3"}
 
 CONFIG = """
 backends:
@@ -45,19 +43,13 @@ def plugin(*args: str, timeout: float = 60) -> tuple[int, str]:
 
 
 @pytest.fixture
-def store(tmp_path):
-    (tmp_path / "scald.yml").write_text(CONFIG)
-    agg = Aggregator(path=tmp_path / "store.sqlite")
-    agg.register_schema("latency_history", "data", tags="job")
-    agg.register_schema("range_history", ["data", "err"])
-    now = gps_now()
-    t = now - 200 + np.arange(200.0)
-    agg.store_columns("latency_history", {"0001": {"time": t, "fields": {"data": np.full(200, 3.0)}},
-                                          "0002": {"time": t, "fields": {"data": np.full(200, 15.0)}},
-                                          "0003": {"time": t - 300, "fields": {"data": np.full(200, 1.0)}}})
-    agg.store_columns("range_history", {"time": t, "fields": {"data": np.full(200, 1e-21), "err": np.ones(200)}})
-    agg.close()
-    return tmp_path
+def store(tmp_path, make_store):
+    t = gps_now() - 200 + np.arange(200.0)
+    return make_store(tmp_path, CONFIG, {
+        "latency_history": {"0001": {"time": t, "fields": {"data": np.full(200, 3.0)}},
+                            "0002": {"time": t, "fields": {"data": np.full(200, 15.0)}},
+                            "0003": {"time": t - 300, "fields": {"data": np.full(200, 1.0)}}},
+        "range_history": {"time": t, "fields": {"data": np.full(200, 1e-21), "err": np.ones(200)}}})
 
 
 # -- arguments -----------------------------------------------------------------------------------------------------
@@ -329,13 +321,6 @@ def test_perfdata_is_always_one_parseable_token(label, value):
 
 
 # -- start-up weight -----------------------------------------------------------------------------------------------
-def test_status_file_mode_imports_nothing_heavy(tmp_path):
-    path = write(tmp_path, document(time.time()))
-    out = subprocess.run([sys.executable, "-X", "importtime", PLUGIN, "--status-file", path],
-                         capture_output=True, text=True)
-    modules = {line.split("|")[-1].strip().split(".")[0] for line in out.stderr.splitlines() if "|" in line}
-    assert out.returncode == 2 and modules and not modules & HEAVY, modules & HEAVY
-
 
 def test_an_unexpected_failure_is_one_unknown_line_without_a_class_name(tmp_path, monkeypatch, capsys):
     from scald_monitor import plugin as plugin_module

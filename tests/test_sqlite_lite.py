@@ -252,14 +252,10 @@ checks:
      "SCALD LAT CRITICAL - 1 CRITICAL of 2 job: job=0002"),
     (["--measurement", "lat", "--tag", "job=0001", "--heartbeat", "-c", "100"], 0, "SCALD LAT OK - job=0001"),
 ])
-def test_check_scald_store_modes_import_no_numpy(tmp_path, args, state, text):
-    (tmp_path / "scald.yml").write_text(PLUGIN_CONFIG)
-    agg = Aggregator(path=tmp_path / "store.sqlite")
-    agg.register_schema("lat", "data", tags="job")
+def test_check_scald_store_modes_import_no_numpy(tmp_path, make_store, args, state, text):
     t = gps_now() - 4000 + np.arange(4000.0)
-    agg.store_columns("lat", {"0001": {"time": t, "fields": {"data": np.full(4000, 3.0)}},
-                              "0002": {"time": t, "fields": {"data": np.full(4000, 15.0)}}})
-    agg.close()
+    make_store(tmp_path, PLUGIN_CONFIG, {"lat": {"0001": {"time": t, "fields": {"data": np.full(4000, 3.0)}},
+                                                 "0002": {"time": t, "fields": {"data": np.full(4000, 15.0)}}}})
     out = subprocess.run([sys.executable, "-X", "importtime", shutil.which("check_scald"),
                           "--config", str(tmp_path / "scald.yml"), *args], capture_output=True, text=True)
     modules = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")}

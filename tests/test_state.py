@@ -531,6 +531,7 @@ def _kill_in_write(directory: Path, proc: subprocess.Popen, deadline: float) -> 
         assert proc.poll() is None and time.monotonic() < deadline, "the saver never wrote a temporary file"
 
 
+@pytest.mark.slow
 def test_save_survives_sigkill(tmp_path):
     """Kill a process that saves a ~1.4 MB store in a loop: at random moments, and right while it writes
     the temporary file.  Each time the state file must be whole: valid JSON with every check and tag."""

@@ -204,6 +204,7 @@ FIELD = st.sampled_from(["created_unix", "created_gps", "status_intervals", "num
                          "txt_status", "check"])
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(doc=st.dictionaries(FIELD, JSON | st.lists(st.dictionaries(FIELD, JSON, max_size=4), max_size=3), max_size=5),
        now=st.floats(min_value=0, max_value=4e9), max_age=st.none() | st.floats(min_value=1, max_value=1e6))

@@ -57,6 +57,7 @@ def mutate(text: str, rng: random.Random) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.slow
 def test_random_mutations_load_or_give_located_problems(tmp_path):
     rng = random.Random(20261202)
     tried = problems_seen = 0
@@ -92,6 +93,7 @@ def test_the_command_exits_0_or_2_without_a_traceback(tmp_path, seed):
     assert "Traceback" not in out.stderr + out.stdout
 
 
+@pytest.mark.slow
 def test_a_huge_number_of_problems_is_bounded_in_time_and_output(tmp_path):
     keys = "\n".join(f"    k{i}: {i}" for i in range(60_000))  # ~1 MB: under the size bound, 60k unknown keys
     path = tmp_path / "many.yml"
