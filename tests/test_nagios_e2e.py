@@ -111,6 +111,7 @@ def generate(cfg: Path, nagios, mode: str) -> None:
         "--plugin", PLUGIN or "check_scald")
 
 
+@pytest.mark.slow
 def test_passive_results_reach_nagios_and_go_stale_when_the_daemon_stops(tmp_path, nagios):
     cfg = write_config(tmp_path, expiry=6, command_file=nagios.command_file)
     feed(tmp_path)
@@ -141,6 +142,7 @@ def test_passive_results_reach_nagios_and_go_stale_when_the_daemon_stops(tmp_pat
     assert "are stale by" in nagios.log()
 
 
+@pytest.mark.slow
 def test_active_checks_run_check_scald_on_status_files_and_directly(tmp_path, nagios):
     cfg = write_config(tmp_path, expiry=300)
     feed(tmp_path)
