@@ -208,6 +208,54 @@ def test_external_tab_is_only_a_link(tmp_path):
     assert len(urls) == 1 and '<a class="tab" href="https://example.org/d"' in html
 
 
+NODE = shutil.which("node") or "/usr/bin/node"
+JS_MODULES = sorted((WEB / "static" / "js").rglob("*.js"))
+
+
+def node_eval(script: str, *args: str) -> str:
+    """Run an ES-module snippet under Node (``.ci/run`` installs it; missing is a failure, never a skip)."""
+    if not os.path.exists(NODE):
+        pytest.fail("node is not installed (bash .ci/run installs nodejs)")
+    r = subprocess.run([NODE, "--input-type=module", "-e", script, *args], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_page_picks_levels_by_the_servers_rule(client):
+    """The page has no resolution table or picker of its own: web/static/js/levels.js applies the rule of the
+    server's pick_level (the one the API uses for a read naming no dt) to the levels and budget the page context
+    hands it, and gives the same level for every span and budget."""
+    from scald_monitor.io.schema import LEVELS
+    from scald_monitor.serve import params
+
+    ctx = page_context(client.get("/").get_data(as_text=True))
+    assert ctx["levels"] == list(LEVELS) and ctx["max_points"] == params.MAX_POINTS
+    spans = [0, 0.5, 1, 599, 600, 1300, 2000, 2000.5, 2001, 3600, 20000, 20001, 86400, 604800, 2592000, 3.15e7, 2e8,
+             2e9, 3.2e9, 1e12]
+    cases = [(span, budget) for span in spans for budget in (1, 60, 100, 1300, ctx["max_points"], 4000)]
+    levels_js = (WEB / "static" / "js" / "levels.js").as_uri()
+    out = node_eval(f"import {{ pickLevel }} from {json.dumps(levels_js)};"
+                    "const [levels, cases] = JSON.parse(process.argv[1]);"
+                    "console.log(JSON.stringify(cases.map(([span, budget]) => pickLevel(span, levels, budget))));",
+                    json.dumps([ctx["levels"], cases]))
+    page = json.loads(out)
+    server = [params.pick_level(1e9, 1e9 + span, None, budget) for span, budget in cases]
+    assert page == server, [(c, a, b) for c, a, b in zip(cases, page, server) if a != b]
+    assert len(set(server)) == len(LEVELS)  # the table reaches every level, so a shifted rule would show
+
+
+def test_no_front_end_module_keeps_a_state_table():
+    """Every module reads the states and their order from the page context (``ctx.states``), never from a
+    literal: the rule tests/test_states.py applies to the entry module, over the whole front end."""
+    assert "ctx.states" in strip_comments((WEB / "static" / "scald.js").read_text())
+    names = r'"(?:OK|WARNING|CRITICAL|UNKNOWN)"'
+    for path in [WEB / "static" / "scald.js", *JS_MODULES]:
+        js = strip_comments(path.read_text())
+        assert not re.search(r"\b(OK|WARNING|CRITICAL|UNKNOWN)\s*:\s*\d", js), f"a severity table in {path.name}"
+        assert not re.search(rf"\[\s*{names}\s*,\s*{names}", js), f"a list of state names in {path.name}"
+        assert not re.search(r"\bDTS\b|\[\s*1\s*,\s*10\s*,\s*100\b", js), f"a table of levels in {path.name}"
+
+
 def test_vendor_readme_lists_every_file():
     vendor = WEB / "static" / "vendor"
     readme = (vendor / "README.md").read_text()

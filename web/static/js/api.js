@@ -1,0 +1,42 @@
+/*
+ * The API's URLs and one JSON fetch. URL building is pure (Node imports this module in tests/js); getJSON uses
+ * fetch only when called. Every URL is relative to the page's own API (`ctx.api`): no other host, ever.
+ */
+
+/**
+ * ligo-scald's data URL: `<api>/<kind>/<measurement>/<start>/<end>?column=&aggregate=&dt=&tag=<key>&<key>=<v>...
+ * &tag_key=`. Times are whole GPS seconds, start rounded down and end up, so the window is always covered.
+ * opts: {dt, tags (values of q.tag_key to read), tagKey (true: one answer per tag value)}.
+ */
+export function dataUrl(api, kind, q, start, end, opts = {}) {
+  const p = new URLSearchParams();
+  p.append("column", q.column);
+  if (q.aggregate) p.append("aggregate", q.aggregate);
+  if (opts.dt) p.append("dt", String(opts.dt));
+  if (opts.tags && q.tag_key) {
+    p.append("tag", q.tag_key);
+    for (const t of opts.tags) p.append(q.tag_key, t);
+  }
+  if (opts.tagKey && q.tag_key) p.append("tag_key", q.tag_key);
+  return `${api}/${kind}/${encodeURIComponent(q.measurement)}/${Math.floor(start)}/${Math.ceil(end)}?${p}`;
+}
+
+/** `<api>/checks/<name>` (what: "" ), `.../history`, or the Nagios document (`<api>/nagios/<name>`). */
+export function checkUrl(api, name, what = "") {
+  const enc = encodeURIComponent(name);
+  if (what === "nagios") return `${api}/nagios/${enc}`;
+  return `${api}/checks/${enc}${what ? `/${what}` : ""}`;
+}
+
+/** GET a JSON document, never from a cache; an HTTP error is an Error naming the status and the API's message. */
+export async function getJSON(url) {
+  const r = await fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });
+  let body = null;
+  try {
+    body = await r.json();
+  } catch (e) {
+    body = null;
+  }
+  if (!r.ok) throw new Error(`HTTP ${r.status}${body && body.error ? ": " + body.error : ""}`);
+  return body;
+}
