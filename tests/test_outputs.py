@@ -677,7 +677,8 @@ def test_icinga_per_object_failures_are_errors(fake_icinga):
 def test_icinga_proxy_error_page_is_one_line(fake_icinga):
     with pytest.raises(OutputError) as excinfo:
         icinga2.post_result(conf_for(fake_icinga.url), "ldas-grid", "proxied", make_status(OK), ttl=60)
-    check_error(excinfo, "HTTP 502", "ldas-grid!proxied", "502 Bad Gateway")
+    assert str(excinfo.value) == (f"HTTP 502 from {fake_icinga.url}/v1/actions/process-check-result for "
+                                  "ldas-grid!proxied: 502 Bad Gateway")
 
 
 def test_icinga_password_in_the_url_is_never_shown(monkeypatch):

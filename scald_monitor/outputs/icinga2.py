@@ -77,8 +77,8 @@ def _error_text(response) -> str:
     """Icinga's own reason for an HTTP error: ``{"error": N, "status": "..."}``, a failed result, or the body."""
     try:
         body = response.json()
-    except ValueError:
-        return (response.text or "").strip()[:200]
+    except ValueError:  # e.g. a reverse proxy's HTML error page: its text, without the markup
+        return " ".join(re.sub(r"<[^>]*>", " ", response.text or "").split())[:200]
     if isinstance(body, dict) and body.get("status"):
         return str(body["status"])
     return _failed_result(body)
