@@ -386,6 +386,16 @@ TIMELINE_JS = """const c = document.querySelector('tr.details canvas.tl-strip');
     legend: box.querySelector('.tl-legend').textContent, axis: box.querySelector('.tl-axis').textContent}"""
 
 
+# A uPlot legend's cells (time or tag first, then one per series), the newest finite value of each series, the
+# cursor's index (null: off the plot) and, for bars, every value.
+LEGEND_FN = """((id) => { const u = window.scald.plots[id].u;
+  const cells = [...u.root.querySelectorAll('.u-legend .u-series')].map(tr => tr.querySelector('.u-value').textContent);
+  const newest = u.data.slice(1).map(col => { for (let i = col.length - 1; i >= 0; i--) if (col[i] != null) return col[i];
+    return null; });
+  return {cells, newest, idx: u.cursor.idx, values: u.data[1] ? [...u.data[1]] : []}; })"""
+LEGEND_JS = "return " + LEGEND_FN + "(arguments[0])"
+
+
 def requested_urls(driver) -> list[str]:
     urls = []
     for entry in driver.get_log("performance"):
@@ -445,10 +455,44 @@ def test_dashboard_in_chromium(tmp_path):
         import calendar
 
         unix = calendar.timegm(time.strptime(utc, "%Y-%m-%d %H:%M:%S UTC"))
-        assert int(gps.split()[1]) - (unix - 315964800) in (17, 18, 19)  # 18 s, ± the 1 s tick between the two
+        assert int(gps.split()[1]) - (unix - 315964800) == 18  # 18 s: both lines written from one reading
         from scald_monitor.timeutil import gps_now
 
         assert abs(driver.execute_script("return window.scald.gpsNow()") - gps_now()) < 3
+        # the head's window ends at the clock's second (one source of "now"), whenever one looks
+        delay = driver.execute_script("return JSON.parse(document.getElementById('scald-context').textContent)"
+                                      ".window.delay")
+        assert delay == 0
+        for _ in range(12):
+            utc, gps, head = driver.execute_script(
+                "return ['clock-utc', 'clock-gps', 'window-text'].map(id => document.getElementById(id).textContent)")
+            m = re.fullmatch(r"live · (\S+ \S+) – (\d\d:\d\d:\d\d) UTC · GPS (\d+)–(\d+)", head)
+            assert m, head
+            assert (m.group(2), m.group(4)) == (utc[11:19], gps.split()[1]), (head, utc, gps)
+            assert int(m.group(4)) - int(m.group(3)) == 600, head
+            time.sleep(0.25)
+
+        # ---- legends: the newest values with the cursor off the plots (not "–"), the cursor's values over them
+        ts_id = next(p["id"] for p in plots if p["type"] == "TimeSeries")
+        bar_id = next(p["id"] for p in plots if p["type"] == "Bar")
+        legend = driver.execute_script(LEGEND_JS, ts_id)
+        assert legend["idx"] is None and len(legend["cells"]) == 5, legend  # time + four jobs
+        assert legend["cells"][0].startswith("newest · ") and " UTC · GPS " in legend["cells"][0], legend
+        for text, value in zip(legend["cells"][1:], legend["newest"]):
+            assert value is not None and float(text) == pytest.approx(value, rel=1e-3), legend
+        bars = driver.execute_script(LEGEND_JS, bar_id)
+        assert bars["cells"][0].endswith(" (highest)"), bars
+        assert float(bars["cells"][1]) == pytest.approx(max(v for v in bars["values"] if v is not None), rel=1e-3), bars
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        over = driver.execute_script("return window.scald.plots[arguments[0]].u.over", ts_id)
+        ActionChains(driver).move_to_element(over).perform()
+        hovered = wait_for(driver, f"const l = {LEGEND_FN}({ts_id!r}); return l.idx != null && l",
+                           what="the legend to follow the cursor", timeout=5)
+        assert not hovered["cells"][0].startswith("newest") and " UTC · GPS " in hovered["cells"][0], hovered
+        ActionChains(driver).move_to_element(driver.find_element("css selector", ".page-head h1")).perform()
+        wait_for(driver, f"const l = {LEGEND_FN}({ts_id!r}); return l.idx == null && "
+                 "l.cells[0].startsWith('newest · ')", what="the legend back to the newest values", timeout=5)
 
         # ---- streaming: new points are appended by tail requests (the window slides, so the total stays ~flat)
         first = {p["id"]: p for p in driver.execute_script(PLOTS_JS)}
@@ -649,6 +693,198 @@ def test_board_without_status_dir_in_chromium(tmp_path, monkeypatch):
         assert rows[0]["nav"] == "1 WARNING · 1 UNKNOWN · 1 CRITICAL"
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == [], errors
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.stop()
+
+
+# ---- the board across polls: keyed rows, one details request per poll, stale summaries, one clock ---------------
+
+
+def need_chromium() -> None:
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        pytest.fail("chromium/chromedriver are not installed (apt-get install chromium chromium-driver; "
+                    "bash .ci/run does it)")
+
+
+# Every fetch the page made, as the browser recorded it (Resource Timing: start and response end, page-relative ms).
+FETCHES_JS = """return performance.getEntriesByType('resource').filter(e => e.initiatorType === 'fetch').map(e => ({
+  path: new URL(e.name).pathname, start: e.startTime, end: e.responseEnd}))"""
+
+
+def list_polls(fetches: list[dict], after: float) -> list[dict]:
+    return sorted((f for f in fetches if f["path"] == "/api/checks" and f["end"] > after), key=lambda f: f["end"])
+
+
+def severe_errors(driver, allowed: tuple[str, ...] = ()) -> list[dict]:
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and not any(a in e["message"] for a in allowed)]
+
+
+def test_board_keeps_focus_and_expanded_rows_across_polls(tmp_path, monkeypatch):
+    """A poll updates the board in place: the rows expanded stay expanded (the very same elements), the control
+    that has keyboard focus keeps it, and each expanded row costs exactly one details request per poll (its
+    history is not read again while the check's state does not change)."""
+    need_chromium()
+    from selenium.webdriver.common.by import By
+
+    from scald_monitor.serve import pages
+
+    monkeypatch.setattr(pages, "STATUS_POLL", 1)  # polls every second: two polls in a few seconds
+    server = InProcessServer(live_config(tmp_path))
+    driver = None
+    try:
+        driver = start_chromium()
+        driver.get(server.url + "/status")
+        driver.execute_script("performance.setResourceTimingBufferSize(100000)")
+        wait_for(driver, BOARD_JS.replace("return ", "const rs = ", 1) + "; return rs.length === 5", what="five rows")
+        for name in ("warm", "hot"):
+            driver.find_element(By.CSS_SELECTOR, f"#check-{name} button.toggle").click()
+            wait_for(driver, f"return !!document.querySelector('#check-{name} + tr.details .links a')",
+                     what=f"the details of {name}")
+
+        def survives(focus_js: str, what: str) -> dict:
+            """Focus an element, wait for three more polls of /api/checks, and report what survived them."""
+            t0 = driver.execute_script(
+                "const el = " + focus_js + "; el.focus(); window.__focused = document.activeElement;"
+                "window.__nodes = ['warm', 'hot'].flatMap(n => [document.getElementById('check-' + n),"
+                "  document.querySelector(`#check-${n} + tr.details`)]);"
+                "return window.__focused === el ? performance.now() : null")
+            assert t0 is not None, f"{what} could not take focus"
+            wait_for(driver, FETCHES_JS.replace("return ", "const fs = ", 1) +
+                     f"; return fs.filter(f => f.path === '/api/checks' && f.end > {t0}).length >= 3",
+                     timeout=10, what=f"three polls after focusing {what}")
+            return driver.execute_script(
+                "return {focused: document.activeElement === window.__focused && window.__focused.isConnected,"
+                " active: document.activeElement.outerHTML.slice(0, 120),"
+                " nodes: window.__nodes.every(n => n && n.isConnected),"
+                " expanded: ['warm', 'hot'].map(n => document.querySelector(`#check-${n} button.toggle`)"
+                "   .getAttribute('aria-expanded')),"
+                " details: document.querySelectorAll('#board-rows tr.details').length, t0: " + str(t0) + "}")
+
+        link = survives("document.querySelector('#check-warm + tr.details .links a')", "a link in the details")
+        assert link["focused"], link
+        assert link["nodes"] and link["expanded"] == ["true", "true"] and link["details"] == 2, link
+        button = survives("document.querySelector('#state-filters button.s-OK')", "a state filter button")
+        assert button["focused"], button
+        assert button["nodes"] and button["expanded"] == ["true", "true"] and button["details"] == 2, button
+
+        # requests: between two consecutive answers of /api/checks, one details request per expanded row
+        fetches = driver.execute_script(FETCHES_JS)
+        polls = list_polls(fetches, link["t0"])
+        assert len(polls) >= 6, polls
+        for name in ("warm", "hot"):
+            starts = [f["start"] for f in fetches if f["path"] == f"/api/checks/{name}"]
+            per_poll = [sum(1 for s in starts if a["end"] <= s < b["end"]) for a, b in zip(polls, polls[1:])]
+            assert per_poll == [1] * len(per_poll), (name, per_poll)
+            history = [f for f in fetches if f["path"] == f"/api/checks/{name}/history" and f["start"] > link["t0"]]
+            assert history == [], (name, history)  # the state did not change: the history is not read again
+            assert any(f["path"] == f"/api/checks/{name}/history" for f in fetches)  # but it was read on opening
+        assert not any(f["path"].startswith("/api/checks/cool") for f in fetches)  # a closed row costs nothing
+        assert severe_errors(driver) == []
+        assert driver.execute_script("return window.scald.errors") == []
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.stop()
+
+
+def stale_config(tmp_path: Path) -> Path:
+    """LIVE_CONFIG with a status_dir the daemon never wrote: every check's result is missing, so stale."""
+    path = live_config(tmp_path)
+    (tmp_path / "status").mkdir()
+    path.write_text(path.read_text() + f"outputs:\n  status_dir: {tmp_path / 'status'}\n")
+    return path
+
+
+STALE_JS = """return [...document.querySelectorAll('#board-rows tr.row')].map(tr => {
+  const td = tr.querySelector('td.summary'), asOf = td.querySelector('.as-of');
+  return {name: tr.querySelector('.check-name').textContent, rowStale: tr.classList.contains('is-stale'),
+    asOf: asOf ? asOf.textContent : null, title: td.getAttribute('title'), colour: getComputedStyle(td).color,
+    badge: !!tr.querySelector('td.state .badge.stale')}; })"""
+MUTED = "rgb(101, 109, 118)"  # scald.css --muted
+
+
+def test_stale_rows_say_their_summary_is_stale(tmp_path, monkeypatch):
+    """A row whose summary is stale is greyed and says so in words, "stale · as of <UTC time>", with the reason
+    on hover: when the daemon's result is missing, and when the API stops answering (the board keeps the last
+    answer, which nobody can confirm any more)."""
+    need_chromium()
+    from scald_monitor.serve import pages
+
+    monkeypatch.setattr(pages, "STATUS_POLL", 1)
+    stale_dir, live_dir = tmp_path / "stale", tmp_path / "live"
+    stale_dir.mkdir()
+    live_dir.mkdir()
+    stale = InProcessServer(stale_config(stale_dir))
+    live = InProcessServer(live_config(live_dir))
+    driver = None
+    try:
+        driver = start_chromium()
+        # the daemon never wrote a result: every row is stale, as of the time of the summary it shows
+        driver.get(stale.url + "/status")
+        rows = wait_for(driver, STALE_JS.replace("return ", "const rs = ", 1) + "; return rs.length === 5 && rs",
+                        what="five rows")
+        shown = {c["name"]: c for c in driver.execute_script("return window.scald.checks")}
+        for row in rows:
+            c = shown[row["name"]]
+            assert c["stale"], c
+            created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(c["created_unix"])))
+            assert row["rowStale"] and row["badge"] and row["asOf"] == f"stale · as of {created} UTC", row
+            assert abs(c["created_unix"] - time.time()) < 60
+            assert "does not exist" in row["title"] and row["colour"] == MUTED, row
+
+        # fresh answers are not stale; once the API stops answering, every row says since when it holds
+        driver.get(live.url + "/status")
+        rows = wait_for(driver, STALE_JS.replace("return ", "const rs = ", 1) + "; return rs.length === 5 && rs",
+                        what="five fresh rows")
+        assert all(not r["rowStale"] and r["asOf"] is None and r["colour"] != MUTED for r in rows), rows
+        shown = {c["name"]: c for c in driver.execute_script("return window.scald.checks")}
+        live.stop()
+        rows = wait_for(driver, STALE_JS.replace("return ", "const rs = ", 1) +
+                        "; return rs.length === 5 && rs.every(r => r.asOf) && rs", timeout=10,
+                        what="every row stale after the API went away")
+        for row in rows:
+            created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(shown[row["name"]]["created_unix"])))
+            assert row["rowStale"] and row["asOf"] == f"stale · as of {created} UTC", row
+            assert "did not answer" in row["title"] and row["colour"] == MUTED, row
+        note = driver.find_element("id", "board-updated").text
+        assert note.startswith("API error") and "rows as of" in note, note
+        assert driver.find_element("id", "nav-summary").text == "API unreachable"
+        assert severe_errors(driver, allowed=("ERR_CONNECTION_REFUSED",)) == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "status-stale.png"))
+    finally:
+        if driver is not None:
+            driver.quit()
+        stale.stop()
+        live.stop()
+
+
+def test_every_now_on_the_page_is_the_servers_clock(tmp_path, monkeypatch):
+    """With the browser's clock an hour off the server's, the navbar clock and the board's "updated" time both
+    follow the server (one clock for the page), and agree with each other."""
+    need_chromium()
+    from scald_monitor.serve import pages
+    from scald_monitor.timeutil import gps_now
+
+    monkeypatch.setattr(pages, "gps_now", lambda: gps_now() + 3600)  # the server's clock as the page is told it
+    server = InProcessServer(live_config(tmp_path))
+    driver = None
+    try:
+        driver = start_chromium()
+        driver.get(server.url + "/status")
+        wait_for(driver, "return document.getElementById('board-updated').textContent.includes('updated')",
+                 what="the board's first answer")
+        utc, gps, note = driver.execute_script(
+            "return ['clock-utc', 'clock-gps', 'board-updated'].map(id => document.getElementById(id).textContent)")
+        assert abs(int(gps.split()[1]) - (gps_now() + 3600)) < 3, gps
+        updated = re.search(r"updated (\d\d:\d\d:\d\d) UTC", note).group(1)
+        clock = time.strptime(utc, "%Y-%m-%d %H:%M:%S UTC")
+        seconds = lambda t: t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec  # noqa: E731
+        gap = (seconds(clock) - seconds(time.strptime(updated, "%H:%M:%S"))) % 86400
+        assert gap <= 7, (utc, note)  # the answer came at most a poll ago, on the same clock
+        assert abs(driver.execute_script("return window.scald.gpsNow()") - (gps_now() + 3600)) < 3
     finally:
         if driver is not None:
             driver.quit()
