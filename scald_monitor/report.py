@@ -20,13 +20,13 @@ from __future__ import annotations
 import copy
 import os
 import re
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from . import __version__
+from .atomic import write_atomic
 from .report_config import ConfigError, ReportSpec, TabSpec, load_report
 from .svgplot import render as render_svg
 
@@ -65,7 +65,7 @@ def build_report(spec: ReportSpec, outdir: str | os.PathLike) -> list[Path]:
     assets = _Assets(out)
     assets.taken.add(("static", STYLESHEET))  # a user stylesheet called report.css must not replace ours
     templates = web_dir() / "templates"
-    shutil.copyfile(templates / TEMPLATE_DIR / STYLESHEET, out / "static" / STYLESHEET)
+    _copy(templates / TEMPLATE_DIR / STYLESHEET, out / "static" / STYLESHEET)
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -89,7 +89,7 @@ def build_report(spec: ReportSpec, outdir: str | os.PathLike) -> list[Path]:
         html = env.get_template(f"{TEMPLATE_DIR}/page.html").render(
             **common, tabs=nav, tab_name=tab.name, blocks=views)
         target = out / filename
-        target.write_text(html, encoding="utf-8")
+        write_atomic(str(target), html.encode("utf-8"))  # a reader (a web server) sees the old page or the new
         written.append(target)
     _write_saved_config(spec, assets, out / "report.yml")
     return written
@@ -125,6 +125,12 @@ def _page_files(tabs: list[TabSpec]) -> list[str | None]:
     return out
 
 
+def _copy(src: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Copy a file into the report as every file we write is written (``atomic.write_atomic``)."""
+    with open(src, "rb") as fh:
+        write_atomic(str(dest), fh.read())
+
+
 class _Assets:
     """Copies referenced files into the output directory once each, under unique, URL-safe names."""
 
@@ -147,7 +153,7 @@ class _Assets:
         self.taken.add((sub, name.lower()))
         dest = self.out / sub / name
         if not (dest.exists() and os.path.samefile(dest, real)):
-            shutil.copyfile(src, dest)
+            _copy(src, dest)
         url = f"{sub}/{quote(name)}"
         self.urls[(real, sub)] = url
         return url
@@ -218,7 +224,7 @@ def _write_saved_config(spec: ReportSpec, assets: _Assets, target: Path) -> None
             parent["images"] = list(parent.get("images") or []) + [assets.add(f, sub) for f in found]
         else:
             _walk(raw, keypath[:-1])[keypath[-1]] = assets.add(found, sub)
-    target.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    write_atomic(str(target), yaml.safe_dump(raw, sort_keys=False, allow_unicode=True).encode("utf-8"))
 
 
 def _walk(data: Any, keypath: tuple) -> Any:
