@@ -70,6 +70,8 @@ object ApiUser "{user}" {{
 object Host "{host}" {{
   check_command = "dummy"              // always UP: the host only carries the services
   enable_active_checks = false
+  vars.scald_checks = [ {checks} ]
+  vars.scald_heartbeats = [ {heartbeats} ]
 }}
 
 // One service per scald-monitor check, named like the check. The daemon sends a result every interval with
@@ -88,7 +90,19 @@ template Service "scald-passive-heartbeat" {{
   import "scald-passive"
   vars.dummy_state = 2
 }}
+
+// One service per name listed in the host's vars (or write an object Service per check, importing the template).
+apply Service for (check in host.vars.scald_checks) {{
+  import "scald-passive"
+}}
+apply Service for (check in host.vars.scald_heartbeats) {{
+  import "scald-passive-heartbeat"
+}}
 """
+
+#: Services the config above defines through its apply rules (the other tests create theirs at run time).
+STATIC_CHECKS = ("once_ok", "once_warn", "once_crit")
+STATIC_HEARTBEATS = ("once_beat",)
 
 STATE_NAMES = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
 
@@ -156,7 +170,8 @@ class Icinga2:
         (self.root / "etc" / "icinga2.conf").write_text(ICINGA_CONF.format(
             root=self.root, admin=ADMIN[0], admin_password=ADMIN[1]))
         (self.root / "etc" / "scald.conf").write_text(SCALD_CONF.format(
-            user=SCALD_USER, password=SCALD_PASSWORD, host=HOST))
+            user=SCALD_USER, password=SCALD_PASSWORD, host=HOST, checks=", ".join(f'"{c}"' for c in STATIC_CHECKS),
+            heartbeats=", ".join(f'"{c}"' for c in STATIC_HEARTBEATS)))
         self.defines = [f"-DConfiguration.{key}={self.root}/{sub}" for key, sub in (
             ("ConfigDir", "etc"), ("DataDir", "data"), ("CacheDir", "cache"), ("LogDir", "log"),
             ("SpoolDir", "spool"), ("InitRunDir", "run"), ("ZonesDir", "etc/zones.d"))]

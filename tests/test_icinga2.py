@@ -7,8 +7,8 @@ outage: one log line per failed attempt, and once fixed the current state lands 
 interval, so once the fault is fixed each check's present state reaches Icinga at its next run, with no restart
 of the daemon, including a state that began during the outage.
 
-Each test makes its own services (``icinga.add_service``) named after its own checks, so tests sharing the
-session's Icinga never see each other's results.
+Each test has its own services, named after its own checks (made with ``icinga.add_service``, or for the run --once
+test by the config's apply rules), so tests sharing the session's Icinga never see each other's results.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from icinga_fixture import HOST, SCALD_PASSWORD, SCALD_USER, Icinga2, make_ca
+from icinga_fixture import HOST, SCALD_PASSWORD, SCALD_USER, STATIC_CHECKS, STATIC_HEARTBEATS, Icinga2, make_ca
 from scald_monitor.io.sqlite import Aggregator
 from scald_monitor.outputs import OutputError, icinga2
 from scald_monitor.rules.result import CRITICAL, CheckStatus, Perf, Result, TagResult
@@ -315,8 +315,9 @@ ONCE_CHECKS = {"once_ok": "good", "once_warn": "warm", "once_crit": "hot", "once
 
 
 def test_run_once_results_land_in_icinga_with_state_output_and_perfdata(icinga, tmp_path):
-    for name, schema in ONCE_CHECKS.items():
-        icinga.add_service(name, heartbeat=schema == "heartbeat")
+    # these services come from the config's apply rules (docs/icinga2.md), not from add_service
+    assert set(ONCE_CHECKS) == {*STATIC_CHECKS, *STATIC_HEARTBEATS}
+    assert icinga.service("once_beat")["vars"]["dummy_state"] == 2
     cfg = write_config(tmp_path, icinga, ONCE_CHECKS, expiry=90)
     feed(tmp_path)
     t0 = time.time()
@@ -387,9 +388,11 @@ def test_run_once_with_a_wrong_or_missing_ca_logs_one_line_per_check(icinga, tmp
 
 @pytest.mark.slow
 def test_daemon_resends_every_interval_and_the_ttl_turns_icinga_unknown_when_it_stops(icinga, tmp_path, daemons):
-    checks = {"ttl_warn": "warm", "ttl_beat": "heartbeat"}
+    checks = {"ttl_warn": "warm", "ttl_beat": "heartbeat", "ttl_no_active": "hot"}
     icinga.add_service("ttl_warn")
     icinga.add_service("ttl_beat", heartbeat=True)
+    # the control: the template without active checks, which docs/icinga2.md says never notices a silent daemon
+    icinga.add_service("ttl_no_active", enable_active_checks=False)
     feed(tmp_path)
     expiry = 3  # = the ttl sent: results every second, Icinga's dead-man fires 3 s after the last one
     daemon = daemons(write_config(tmp_path, icinga, checks, interval=1, expiry=expiry))
@@ -400,7 +403,7 @@ def test_daemon_resends_every_interval_and_the_ttl_turns_icinga_unknown_when_it_
         later = icinga.wait_for(name, lambda cr, n=name: cr["execution_end"] >= first[n]["execution_end"] + 1.5,
                                 timeout=10, what="a newer result")
         assert not later["active"] and later["ttl"] == expiry
-    assert icinga.result("ttl_warn")["state"] == 1 and icinga.result("ttl_beat")["state"] == 0
+    assert [icinga.result(name)["state"] for name in checks] == [1, 0, 2]
 
     assert daemon.stop() == 0
     last = {name: icinga.result(name) for name in checks}
@@ -412,6 +415,9 @@ def test_daemon_resends_every_interval_and_the_ttl_turns_icinga_unknown_when_it_
         # Icinga ran it at the ttl after it processed the last result, not earlier, not much later
         waited = cr["execution_start"] - last[name]["schedule_end"]
         assert expiry - 0.5 < waited < expiry + 3, waited
+    # without active checks the expired ttl changed nothing: the daemon's last result still shows, CRITICAL
+    assert icinga.result("ttl_no_active") == last["ttl_no_active"]
+    assert icinga.service("ttl_no_active")["state"] == 2
     assert "Icinga 2:" not in daemon.log(), daemon.log()
 
 
