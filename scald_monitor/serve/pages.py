@@ -25,8 +25,16 @@ from .params import decimal
 
 bp = Blueprint("pages", __name__)
 
-#: Plot types drawn by scald.js; other ligo-scald types get a panel saying they are not supported (yet).
-SUPPORTED_PLOTS = ("TimeSeries", "TimeHeatMap", "Bar")
+#: Plot types drawn by scald.js (web/static/js/plots/index.js PLOT_TYPES): every one ligo-scald has. A type the
+#: page cannot draw is a configuration error shown as such on its panel, never a blank one.
+SUPPORTED_PLOTS = ("TimeSeries", "TimeHeatMap", "Bar", "Snapshot", "MultiAxis", "MultiSchema", "BinnedTimeHistogram",
+                   "IFAR", "TimeSegment")
+#: The plot types whose schema is a mapping of sub-schemas (ligo-scald's forms), and the keys they read:
+#: MultiSchema ``schema1, schema2, ...``, MultiAxis ``axis1, axis2, ...`` (each ``{measurement, schema: {...}}``),
+#: TimeSegment ``timeseries`` and ``segment`` (the key names the API route, as in ligo-scald's scald.js).
+MULTI_PLOTS = ("MultiSchema", "MultiAxis", "TimeSegment")
+#: Schema keys a panel reads beside the query (histogram bins, trigger keys, IFAR's own lookback, Bar defaults).
+PLOT_SETTINGS = ("ybin", "ybin_start", "ybin_end", "tbin", "far_key", "time_key", "far", "lookback", "fill")
 #: Poll periods (seconds): plots as ligo-scald (2 s), the status board a little slower (checks run every 5-60 s).
 PLOT_POLL = 2
 STATUS_POLL = 5
@@ -197,13 +205,76 @@ def _thresholds(schema_name: str, column: str) -> list[dict]:
     return out
 
 
+def _merged(*dicts) -> dict:
+    """Deep merge, later wins (ligo-scald's update_config_object): plotly defaults, then the type's, then the plot's."""
+    out: dict = {}
+    for d in dicts:
+        for k, v in (d or {}).items() if isinstance(d, dict) else ():
+            out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _plotly(plot: dict, kind: str, key: str) -> dict:
+    """``layout`` / ``data_options`` of a plot over ``plotly.default.<key>`` and ``plotly.<type>.<key>``."""
+    plotly = _dashboard("plotly")
+    entry = lambda name: plotly.get(name).get(key) if isinstance(plotly.get(name), dict) else None  # noqa: E731
+    return _merged(entry("default"), entry(kind), plot.get(key) if isinstance(plot.get(key), dict) else None)
+
+
+def _axis(layout: dict, name: str) -> dict:
+    """One plotly axis as the page draws it: its title text and whether it is logarithmic."""
+    axis = layout.get(name) if isinstance(layout.get(name), dict) else {}
+    title = axis.get("title")
+    if isinstance(title, dict):
+        title = title.get("text")
+    return {"title": str(title) if title else "", "log": axis.get("type") == "log"}
+
+
+def _sub_query(sub: dict, parent: dict) -> dict | None:
+    """The API query of one of ligo-scald's sub-schema dicts (``measurement`` defaults to the parent's); the tag
+    filter is ligo-scald's ``tag: job, job: '0000'`` (every key went into the URL there)."""
+    measurement = sub.get("measurement") or parent.get("measurement")
+    column = sub.get("column") or sub.get("columns")
+    if isinstance(column, list):
+        column = column[0] if column else None
+    if not isinstance(measurement, str) or not column:
+        return None
+    tag = sub.get("tag") if isinstance(sub.get("tag"), str) else None
+    values = sub.get(tag) if tag else None
+    values = values if isinstance(values, list) else ([values] if values is not None else None)
+    return {"measurement": measurement, "column": str(column), "tag_key": tag,
+            "tags": [str(v) for v in values] if values else None, "aggregate": sub.get("aggregate"),
+            "scale": sub.get("scale")}
+
+
+def _subs(kind: str, entry: dict, layout: dict) -> list[dict]:
+    """The sub-plots of a MultiSchema / MultiAxis / TimeSegment schema entry, in their configured order."""
+    out = []
+    for i, (key, sub) in enumerate((k, v) for k, v in entry.items() if isinstance(v, dict)):
+        if kind == "MultiAxis":
+            inner = sub.get("schema") if isinstance(sub.get("schema"), dict) else sub
+            q = _sub_query({**inner, "measurement": sub.get("measurement") or inner.get("measurement")}, entry)
+            axis = "yaxis" if i == 0 else f"yaxis{i + 1}"
+        else:
+            q = _sub_query(sub, entry)
+            axis = "yaxis"
+        if q is None:
+            continue
+        route = key if kind == "TimeSegment" and key in ("timeseries", "segment") else "timeseries"
+        out.append({"key": str(key), "name": str(sub.get("name") or key), "route": route, "query": q,
+                    "axis": _axis(layout, axis), "data_options": sub.get("data_options") or {}})
+    return out
+
+
 def plot_context(index: int, item: dict) -> dict:
-    """Everything scald.js needs for one plot: type, title, the API query (schema merged with ``settings``)."""
+    """Everything scald.js needs for one plot: type, title, the API query (schema merged with ``settings``), the
+    sub-plots of the multi-schema types, the plotly layout/data_options it honours, and its panel settings."""
     plots = _dashboard("plots")
     name = item.get("plot")
     plot = plots.get(name) if isinstance(plots.get(name), dict) else {}
     kind = plot.get("type") or "TimeSeries"
     grid = item.get("grid") if isinstance(item.get("grid"), dict) else {}
+    layout = _plotly(plot, str(kind), "layout")
     out = {
         "id": f"plot-{index}",
         "name": str(name),
@@ -213,15 +284,36 @@ def plot_context(index: int, item: dict) -> dict:
         "visible": item.get("visible", True) is not False,
         "grid": {k: int(grid[k]) for k in ("x", "y", "w", "h") if isinstance(grid.get(k), int)},
         "ylabel": _ylabel(plot),
+        "xaxis": _axis(layout, "xaxis"),
+        "yaxis": _axis(layout, "yaxis"),
+        "data_options": _plotly(plot, str(kind), "data_options"),
         "query": None,
+        "subs": None,
+        "settings": {},
         "thresholds": [],
+        "problem": None,
     }
     schema_name = plot.get("schema")
+    raw_schemas = _config().raw.get("schemas") if isinstance(_config().raw, dict) else None
+    raw_entry = raw_schemas.get(schema_name) if isinstance(raw_schemas, dict) and isinstance(schema_name, str) else None
     spec = _config().schemas.get(schema_name) if isinstance(schema_name, str) else None
+    settings = plot.get("settings") if isinstance(plot.get("settings"), dict) else {}
+    if kind in MULTI_PLOTS and isinstance(raw_entry, dict) and any(isinstance(v, dict) and k != "mock"
+                                                                    for k, v in raw_entry.items()):
+        out["subs"] = _subs(str(kind), raw_entry, layout)
+        if not out["subs"]:
+            out["problem"] = f"schema {schema_name!r} has no usable sub-schema (measurement and column)"
+        elif kind == "TimeSegment" and {s["route"] for s in out["subs"]} != {"timeseries", "segment"}:
+            out["problem"] = f"a TimeSegment schema needs a 'timeseries' and a 'segment' entry ({schema_name!r})"
+        if out["subs"]:
+            out["query"] = out["subs"][0]["query"]
+        if out["problem"]:
+            out["supported"] = False
+        return out
     if spec is None:
         out["supported"] = False
+        out["problem"] = f"plot {name!r} names no schema of schemas: ({schema_name!r})"
         return out
-    settings = plot.get("settings") if isinstance(plot.get("settings"), dict) else {}
     column = settings.get("column") or spec.column_key
     if isinstance(column, list):
         column = column[0] if column else spec.column_key
@@ -235,6 +327,15 @@ def plot_context(index: int, item: dict) -> dict:
         "aggregate": settings.get("aggregate") or spec.aggregate,
         "scale": settings.get("scale") or spec.extra.get("scale"),
     }
+    merged = {**spec.extra, **settings}
+    out["settings"] = {k: merged[k] for k in PLOT_SETTINGS if merged.get(k) is not None}
+    if kind == "TimeSegment":
+        out["supported"] = False
+        out["problem"] = (f"a TimeSegment plot needs a schema of 'timeseries' and 'segment' sub-schemas; "
+                          f"{schema_name!r} is a plain schema")
+    if kind in ("TimeSeries", "MultiSchema", "MultiAxis"):  # a plain schema: one line set, one axis
+        out["subs"] = [{"key": "schema1", "name": str(schema_name), "route": "timeseries", "query": out["query"],
+                        "axis": out["yaxis"], "data_options": {}}] if kind != "TimeSeries" else None
     out["thresholds"] = _thresholds(schema_name, str(column))
     return out
 

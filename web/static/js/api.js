@@ -40,3 +40,14 @@ export async function getJSON(url) {
   if (!r.ok) throw new Error(`HTTP ${r.status}${body && body.error ? ": " + body.error : ""}`);
   return body;
 }
+
+/**
+ * ligo-scald's table URL: `<api>/table/<measurement>/<start>/<end>?column=...&far=` — every column when `columns`
+ * is empty (the server's default), `far` the FAR cut the server applies (rows at most that FAR).
+ */
+export function tableUrl(api, measurement, start, end, { columns = [], far = null } = {}) {
+  const p = new URLSearchParams();
+  for (const c of columns) p.append("column", c);
+  if (far != null && Number.isFinite(far)) p.append("far", String(far));
+  return `${api}/table/${encodeURIComponent(measurement)}/${Math.floor(start)}/${Math.ceil(end)}?${p}`;
+}

@@ -239,3 +239,150 @@ export function tagSplits(n, heightPx, rowPx = 14) {
   for (let i = 0; i < n; i += every) out.push(n - 1 - i);
   return out;
 }
+
+// ---- plotly options ligo-scald's configs carry ---------------------------------------------------------------
+
+/**
+ * The line style of trace `name` (the `i`-th) from plotly data_options: per-trace options (`data_options[name]`)
+ * over the plot's own (`line.color`, `marker.color`, `line.width`, `mode: markers`), else the palette's colour.
+ */
+export function traceStyle(dataOptions, name, i, palette) {
+  const all = dataOptions || {};
+  const own = (name != null && all[name] && typeof all[name] === "object") ? all[name] : {};
+  const pick = (k1, k2) => (own[k1] && own[k1][k2]) ?? (all[k1] && all[k1][k2]);
+  const color = pick("line", "color") ?? pick("marker", "color") ?? palette[i % palette.length];
+  const width = Number(pick("line", "width")) || 1.25;
+  const mode = own.mode ?? all.mode ?? "lines";
+  return { stroke: String(color), width, markers: String(mode).includes("markers"), line: String(mode).includes("lines") };
+}
+
+// ---- BinnedTimeHistogram ---------------------------------------------------------------------------------------
+
+/**
+ * ligo-scald's BinnedTimeHistogram (plotly histogram2d): counts of the points of `traces` per time bin of `tbinS`
+ * seconds (aligned to multiples of it) and value bin of `ybin` from `yStart` to `yEnd` (values outside are not
+ * counted; without ybin: 20 bins over the data's range). Returned in the heatmap's state form, the top bin first,
+ * so the heatmap's image code draws it: {xs, rows: Map(label -> counts, 0 as null), tags: labels, edges, total}.
+ */
+export function histogram2d(traces, { tbinS, ybin, yStart, yEnd, start, end }) {
+  let lo = yStart, hi = yEnd;
+  if (lo == null || hi == null || !(hi > lo)) {
+    lo = Infinity; hi = -Infinity;
+    for (const t of traces) for (const v of t.y) if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    if (lo === Infinity) return { xs: [], rows: new Map(), tags: [], edges: [], total: 0 };
+    if (hi === lo) hi = lo + 1;
+  }
+  const size = ybin > 0 ? ybin : (hi - lo) / 20;
+  const nb = Math.max(1, Math.ceil((hi - lo) / size - 1e-9));
+  const edges = Array.from({ length: nb + 1 }, (_, k) => lo + k * size);
+  const t0 = Math.floor(start / tbinS) * tbinS;
+  const nt = Math.max(1, Math.floor((end - t0) / tbinS) + 1);
+  const counts = Array.from({ length: nb }, () => new Array(nt).fill(0));
+  let total = 0;
+  for (const t of traces) {
+    for (let i = 0; i < t.x.length; i++) {
+      const v = t.y[i], x = t.x[i];
+      if (!Number.isFinite(v) || v < lo || v > hi || x < t0) continue;
+      const c = Math.floor((x - t0) / tbinS);
+      if (c >= nt) continue;
+      const b = Math.min(nb - 1, Math.floor((v - lo) / size));
+      counts[b][c]++;
+      total++;
+    }
+  }
+  const xs = Array.from({ length: nt }, (_, c) => t0 + c * tbinS);
+  const rows = new Map(), tags = [];
+  for (let b = nb - 1; b >= 0; b--) {
+    const label = `${+edges[b].toPrecision(6)}–${+edges[b + 1].toPrecision(6)}`;
+    tags.push(label);
+    rows.set(label, counts[b].map((n) => (n ? n : null)));
+  }
+  return { xs, rows, tags, edges, total };
+}
+
+// ---- IFAR and trigger tables -------------------------------------------------------------------------------------
+
+/**
+ * Cumulative IFAR: for every trigger's inverse FAR (1/far, far > 0), the number of triggers at least that
+ * significant. Returned ascending in IFAR: {x: [ifar...], y: [count with IFAR >= x]} (y falls from n to 1).
+ */
+export function cumulativeIfar(items, farKey = "far") {
+  const ifar = [];
+  for (const it of items) {
+    const f = Number(it[farKey]);
+    if (Number.isFinite(f) && f > 0) ifar.push(1 / f);
+  }
+  ifar.sort((a, b) => a - b);
+  return { x: ifar, y: ifar.map((_, i) => ifar.length - i) };
+}
+
+/** The background expectation over `liveSeconds`: a trigger with IFAR >= x is expected liveSeconds / x times. */
+export function ifarBackground(xs, liveSeconds) {
+  return xs.map((x) => (x > 0 ? liveSeconds / x : null));
+}
+
+/** Rows whose FAR is at most `far` (no cut when far is null/NaN; rows without a finite FAR never pass a cut). */
+export function farCut(items, farKey, far) {
+  if (far == null || !Number.isFinite(far)) return items.slice();
+  return items.filter((it) => Number.isFinite(Number(it[farKey])) && Number(it[farKey]) <= far);
+}
+
+/** Rows sorted by `key` (numbers numerically, else as text; missing values last either way), stable. */
+export function sortRows(items, key, descending = false) {
+  const missing = (v) => v == null || (typeof v === "number" && !Number.isFinite(v)) || v === "";
+  return items.map((it, i) => [it, i]).sort(([a, i], [b, j]) => {
+    const va = a[key], vb = b[key];
+    if (missing(va) || missing(vb)) return missing(va) === missing(vb) ? i - j : (missing(va) ? 1 : -1);
+    const c = typeof va === "number" && typeof vb === "number" ? va - vb : String(va).localeCompare(String(vb));
+    return (descending ? -c : c) || i - j;
+  }).map(([it]) => it);
+}
+
+/** Fold a table answer's items into `rows` (Map key -> item, key = time and tag values): the tail replaced. */
+export function mergeItems(rows, items, from, windowStart, timeKey = "time") {
+  for (const [k, it] of rows) if (it[timeKey] >= from || it[timeKey] < windowStart) rows.delete(k);
+  for (const it of items) {
+    if (it[timeKey] < windowStart) continue;
+    const k = Object.keys(it).filter((f) => typeof it[f] === "string").sort().map((f) => `${f}=${it[f]}`).join(",");
+    rows.set(`${it[timeKey]}|${k}`, it);
+  }
+  return rows;
+}
+
+// ---- TimeSegment -------------------------------------------------------------------------------------------------
+
+/**
+ * Segment runs of a /api/segment strip ({x: times, z: [[values]]}): consecutive points of one value joined into
+ * [start, end) runs; a point lasts `dt` seconds (its bucket), so a gap longer than that starts a new run and the
+ * time between is no segment at all. Values other than 0/1 count as "on" when > 0; null values are skipped.
+ */
+export function segmentRuns(xs, values, dt) {
+  const runs = [];
+  let cur = null;
+  for (let i = 0; i < xs.length; i++) {
+    const v = values[i];
+    if (v == null || !Number.isFinite(v)) { cur = null; continue; }
+    const on = v > 0 ? 1 : 0, t = xs[i];
+    if (cur && cur.value === on && t <= cur.end + 1e-9) cur.end = t + dt;
+    else {
+      cur = { start: t, end: t + dt, value: on };
+      runs.push(cur);
+    }
+  }
+  return runs;
+}
+
+// ---- Snapshot ----------------------------------------------------------------------------------------------------
+
+/** A /api/snapshot answer as [{x, y, name}] of finite pairs, x ascending (log axes drop x <= 0 / y <= 0 later). */
+export function snapshotTraces(res) {
+  return (Array.isArray(res) ? res : []).map((tr, i) => {
+    const pairs = [];
+    const xs = (tr && tr.x) || [], ys = (tr && tr.y) || [];
+    for (let k = 0; k < Math.min(xs.length, ys.length); k++) {
+      if (Number.isFinite(xs[k]) && Number.isFinite(ys[k])) pairs.push([xs[k], ys[k]]);
+    }
+    pairs.sort((a, b) => a[0] - b[0]);
+    return { name: tr && tr.name != null ? String(tr.name) : `trace ${i + 1}`, x: pairs.map((p) => p[0]), y: pairs.map((p) => p[1]) };
+  });
+}

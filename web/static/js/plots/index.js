@@ -1,23 +1,36 @@
 /*
  * The plots of a dashboard page (ctx.plots): each placed on the grid, drawn by its type's module, and polled
- * (live windows) or drawn once (historical ones). Types without a module get a panel saying so.
+ * (live windows) or drawn once (historical ones). Every ligo-scald plot type has a module; a plot the page cannot
+ * draw (an unknown type, a schema it cannot use) is a configuration error, shown as one on its panel.
  */
 import { every } from "../poll.js";
 import { latestBars } from "./bars.js";
 import { place } from "./common.js";
 import { heatMap } from "./heatmap.js";
+import { binnedHistogram } from "./histogram.js";
+import { ifar } from "./ifar.js";
+import { multiAxis, multiSchema, timeSegment } from "./lines.js";
+import { snapshot } from "./snapshot.js";
 import { timeSeries } from "./timeseries.js";
 
-/** Plot type (ligo-scald's name) -> the function that makes it. */
-export const PLOT_TYPES = { TimeSeries: timeSeries, TimeHeatMap: heatMap, Bar: latestBars };
+/** Plot type (ligo-scald's name) -> the function that makes it (serve/pages.py SUPPORTED_PLOTS names the same). */
+export const PLOT_TYPES = { TimeSeries: timeSeries, TimeHeatMap: heatMap, Bar: latestBars, Snapshot: snapshot,
+  MultiAxis: multiAxis, MultiSchema: multiSchema, BinnedTimeHistogram: binnedHistogram, IFAR: ifar,
+  TimeSegment: timeSegment };
 
-function unsupported(fig, cfg) {
-  const types = Object.keys(PLOT_TYPES);
-  const drawn = `${types.slice(0, -1).join(", ")} and ${types[types.length - 1]}`;
-  fig.dataset.state = "unsupported";
-  fig.querySelector(".plot-msg").textContent = cfg.query
-    ? `Plot type ${cfg.type} is not drawn by this dashboard yet (${drawn} are).`
-    : `Plot ${cfg.name} has no usable schema.`;
+/** The message of a plot the page cannot draw: what is wrong with its configuration. */
+export function configProblem(cfg) {
+  if (!(cfg.type in PLOT_TYPES)) return `configuration error: plot ${cfg.name} has type ${cfg.type}, which is not a plot type (${Object.keys(PLOT_TYPES).join(", ")})`;
+  if (cfg.problem) return `configuration error: ${cfg.problem}`;
+  if (!cfg.query) return `configuration error: plot ${cfg.name} has no usable schema`;
+  return null;
+}
+
+function configError(fig, message) {
+  fig.dataset.state = "error";
+  const msg = fig.querySelector(".plot-msg");
+  msg.textContent = message;
+  msg.classList.add("err");
 }
 
 export function startPlots(env) {
@@ -29,11 +42,12 @@ export function startPlots(env) {
     const fig = document.getElementById(cfg.id);
     if (!fig) continue;
     place(fig, cfg.grid || {});
-    const make = PLOT_TYPES[cfg.type];
-    if (!cfg.supported || !cfg.query || !make) {
-      unsupported(fig, cfg);
+    const problem = configProblem(cfg);
+    if (problem) {
+      configError(fig, problem);
       continue;
     }
+    const make = PLOT_TYPES[cfg.type];
     const plot = make(fig, cfg, env);
     const run = async () => {
       try {

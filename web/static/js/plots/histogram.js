@@ -1,0 +1,112 @@
+/*
+ * BinnedTimeHistogram (ligo-scald's plotly histogram2d): counts of a schema's points per time bin and value bin.
+ * Value bins are the schema's `ybin` wide from `ybin_start` to `ybin_end` (else 20 over the data); time bins are
+ * `tbin` × dt seconds (ligo-scald's xbins.size), aligned so that they stay put as a live window slides. The points
+ * stream like a TimeSeries; the counts are recomputed from them (data.histogram2d) and drawn as heatmap cells.
+ */
+import { dataUrl, getJSON } from "../api.js";
+import { plotLevel } from "../levels.js";
+import { numText } from "../text.js";
+import { utcText } from "../time.js";
+import { FONT, describeWindow, panel, timeAxis, timeLegend, windows, zoomable } from "./common.js";
+import { cellAt, colourLut, dropBefore, heatImage, histogram2d, mergeTail, nextSpan, tagSplits } from "./data.js";
+
+const LUT = colourLut();
+
+export function binnedHistogram(fig, cfg, env) {
+  const { ctx, clock } = env;
+  const p = panel(fig, cfg, env);
+  const q = cfg.query;
+  const s = cfg.settings || {};
+  const win = windows(env);
+  const dt = q.aggregate ? plotLevel(ctx.window.lookback, p.body.clientWidth, ctx, 2) : null;
+  const tbinS = Math.max(1, Number(s.tbin) || 10) * (dt || 1);
+  const traces = new Map();
+  let st = { xs: [], rows: new Map(), tags: [] }, image = null;
+  p.describe = () => {
+    describeWindow(p, win.current(), dt);
+    p.meta.textContent += ` · ${numText(tbinS)} s × ${s.ybin != null ? numText(s.ybin) : "auto"} bins`;
+  };
+  p.describe();
+  const zoom = zoomable(p, win.currentUnix);
+
+  function build() {
+    if (p.u) p.u.destroy();
+    const n = () => st.tags.length;
+    p.u = new uPlot({
+      ...p.size(), padding: [8, 28, 0, 0],
+      scales: { x: { time: true, range: zoom.range }, y: { auto: false, range: () => [-0.5, Math.max(n(), 1) - 0.5] } },
+      series: [timeLegend(clock), { label: cfg.title, stroke: "transparent", points: { show: false } }],
+      axes: [timeAxis(clock), { label: cfg.ylabel || q.column, labelSize: 16, labelFont: FONT, font: FONT, size: 64,
+        splits: () => tagSplits(n(), p.u ? p.u.bbox.height / devicePixelRatio : 140),
+        values: (u, splits) => splits.map((k) => String(st.tags[n() - 1 - k] ?? "")), grid: { show: false } }],
+      legend: { show: false },
+      cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
+      hooks: { draw: [paint], setSelect: [zoom.hook], setCursor: [readout] },
+    }, [[], []], p.body);
+    zoom.attach(p.u);
+    p.fit();
+  }
+
+  function render() {
+    const img = heatImage(st, tbinS, (v) => v, LUT);
+    if (!img) return (image = null);
+    const off = document.createElement("canvas");
+    off.width = img.cols;
+    off.height = img.rows;
+    const g = off.getContext("2d");
+    const data = g.createImageData(img.cols, img.rows);
+    data.data.set(img.data);
+    g.putImageData(data, 0, 0);
+    image = { canvas: off, x0: img.x0, x1: img.x1 };
+  }
+
+  function paint(u) {
+    if (!image) return;
+    const { left, top, width, height } = u.bbox;
+    const c = u.ctx;
+    c.save();
+    c.beginPath();
+    c.rect(left, top, width, height);
+    c.clip();
+    c.imageSmoothingEnabled = false;
+    const xa = u.valToPos(clock.gpsToUnix(image.x0), "x", true), xb = u.valToPos(clock.gpsToUnix(image.x1), "x", true);
+    c.drawImage(image.canvas, xa, top, xb - xa, height);
+    c.restore();
+  }
+
+  function readout(u) {
+    const { left, top } = u.cursor;
+    if (left == null || left < 0 || !st.xs.length) return (p.readout.textContent = "");
+    const g = clock.unixToGps(u.posToVal(left, "x"));
+    const { tag, value } = cellAt(st, g, st.tags.length - 1 - Math.round(u.posToVal(top, "y")), tbinS);
+    p.readout.textContent = tag == null ? "" : `${q.column} ${tag} · from ${utcText(clock.gpsToUnix(Math.floor(g / tbinS) * tbinS))} UTC · ${value || 0} points`;
+  }
+
+  async function update() {
+    const w = win.current();
+    const { from, end } = nextSpan(w, p.prevEnd, dt, ctx.poll.plots);
+    if (end <= from) return;
+    const res = await getJSON(dataUrl(ctx.api, "timeseries", q, from, end, { dt, tags: q.tags }));
+    p.fetches++;
+    p.ok();
+    for (const tr of res || []) {
+      const name = tr.name != null ? String(tr.name) : "all";
+      if (!traces.has(name)) traces.set(name, { x: [], y: [] });
+      mergeTail(traces.get(name), tr.x || [], tr.y || [], from);
+    }
+    for (const t of traces.values()) dropBefore(t, w.start);
+    p.prevEnd = end;
+    const before = st.tags.join("\u0000");
+    st = histogram2d([...traces.values()], { tbinS, ybin: Number(s.ybin) || null, yStart: s.ybin_start, yEnd: s.ybin_end, start: w.start, end: w.end });
+    if (!p.u || before !== st.tags.join("\u0000")) build();
+    render();
+    if (!p.zoom) p.describe();
+    p.u.setData([st.xs.map(clock.gpsToUnix), st.xs.map(() => null)]);
+    fig.dataset.counted = String(st.total);
+    let newest = null;
+    for (const t of traces.values()) if (t.x.length && (newest == null || t.x[t.x.length - 1] > newest)) newest = t.x[t.x.length - 1];
+    p.report(st.total, newest, 0);
+  }
+  return { p, update };
+}
