@@ -53,7 +53,8 @@ from ..timeutil import gps_to_unix, unix_to_gps
 from .decimate import bucket_intervals, decimate_levels, due_levels
 from .errors import BackendError
 from .schema import AGGREGATES, LEVELS, Schema, SchemaRegistry, make_schema, writer_schema
-from .store import MAX_POINTS, LigoScaldLoad, Store
+from .store import MAX_POINTS, LigoScaldLoad, Store, dispatch
+from .triggers import FAR_THRESHOLDS, normalize_snapshot, normalize_triggers, rp_name, threshold_for
 from .validate import SeriesBatch, last_wins, normalize_columns, normalize_rows
 
 log = logging.getLogger(__name__)
@@ -383,6 +384,41 @@ class _Influx(Store):
                 if values[0][1] is not None}
 
 
+    # -- triggers and snapshots (ligo-scald's layout: module .triggers) ---------------------------------------
+    def _triggers(self, measurement: str, start: float | None, end: float | None, far: float | None,
+                  far_key: str) -> list[tuple[float, dict]]:
+        """From the finest ``"<threshold>_hz"`` policy that holds every trigger with FAR <= ``far`` (the caller
+        cuts exactly: ``far=5e-3`` reads ``"0.01_hz"``); nothing when the policy does not exist."""
+        source = ".".join(quote_ident(n) for n in (self.db, rp_name(threshold_for(far)), measurement))
+        try:
+            series = self.query(f"SELECT * FROM {source}{self._where(start, end, None, None)}")
+        except BackendError as exc:
+            if "retention policy not found" in str(exc):
+                return []
+            raise
+        if not series or not series[0].get("values"):
+            return []
+        names = series[0]["columns"][1:]
+        values = series[0]["values"]
+        stamps = ns_to_gps([row[0] for row in values]).tolist()
+        return [(t, dict(zip(names, row[1:]))) for t, row in zip(stamps, values)]
+
+    def describe_triggers(self, far: float | None) -> str:
+        return f"triggers from retention policy {rp_name(threshold_for(far))}"
+
+    def _snapshot(self, measurement: str) -> tuple[float, str, str] | None:
+        """The newest point of fields ``data``/``dims`` in the default retention policy, where ligo-scald keeps
+        snapshots."""
+        series = self.query(f"SELECT {quote_ident('data')},{quote_ident('dims')} FROM {quote_ident(self.db)}.."
+                            f"{quote_ident(measurement)} ORDER BY time DESC LIMIT 1")
+        if not series or not series[0].get("values"):
+            return None
+        ns, data, dims = series[0]["values"][0][:3]
+        if not isinstance(data, str) or not isinstance(dims, str):
+            return None
+        return float(ns_to_gps([ns])[0]), data, dims
+
+
 def _points(values: list[list], level: int) -> tuple[list[float], list[float]]:
     """``(times, values)`` of a query's rows; aggregate points carry whole-second bucket starts."""
     times = ns_to_gps([v[0] for v in values])
@@ -473,6 +509,8 @@ class Aggregator(_Influx, LigoScaldLoad):
         statements = [f"CREATE DATABASE {quote_ident(self.db)}"]
         statements += [f"CREATE RETENTION POLICY {quote_ident(f'{dt}s')} ON {quote_ident(self.db)} "
                        "DURATION INF REPLICATION 1" for dt in LEVELS]
+        statements += [f"CREATE RETENTION POLICY {quote_ident(rp_name(far))} ON {quote_ident(self.db)} "
+                       "DURATION INF REPLICATION 1" for far in FAR_THRESHOLDS]  # ligo-scald's trigger policies
         if self.raw_retention:
             hours = max(1, math.ceil(float(self.raw_retention) / 3600))
             statements.append(f"ALTER RETENTION POLICY {quote_ident(RAW_RP)} ON {quote_ident(self.db)} "
@@ -505,6 +543,53 @@ class Aggregator(_Influx, LigoScaldLoad):
         batches = normalize_rows(schema, data)
         _check_tags(schema, batches)
         return self._store(schema, batches)
+
+    def store_triggers(self, measurement: str, rows: Sequence[Mapping[str, Any]], far_key: str = "far",
+                       time_key: str = "end") -> int:
+        """ligo-scald's ``store_triggers``, in its layout: the lowest-FAR trigger of each second (FAR <= 1e-2) to
+        ``"0.01_hz"``, and to each finer ``"<threshold>_hz"`` policy while its FAR is at most the threshold.
+
+        Beyond ligo-scald: every row is checked first (ValueError, nothing stored); a second already stored with a
+        lower FAR keeps it (influxd would otherwise overwrite the point); values follow the field types already on
+        the server (a new numeric field is a float), so a field type conflict cannot drop the write. Reading what
+        is stored needs the server: BackendError (nothing stored) when it cannot be read. Returns the seconds
+        written."""
+        found = normalize_triggers(measurement, rows, far_key, time_key)
+        if not found:
+            return 0
+        self._setup()
+        source = ".".join(quote_ident(n) for n in (self.db, rp_name(FAR_THRESHOLDS[0]), measurement))
+        types_series, stored = self.query_many([
+            f"SHOW FIELD KEYS FROM {quote_ident(rp_name(FAR_THRESHOLDS[0]))}.{quote_ident(measurement)}",
+            f"SELECT {quote_ident(far_key)} FROM {source}{self._where(found[0][0], found[-1][0], None, None)}"])
+        types = {v[0]: v[1] for s in types_series for v in s.get("values", [])}
+        have = {}
+        for s in stored:
+            stamps = ns_to_gps([v[0] for v in s.get("values", [])]).tolist()
+            have.update((int(round(t)), v[1]) for t, v in zip(stamps, s.get("values", [])))
+        keep = [(b, far, row) for b, far, row in found
+                if not (isinstance(have.get(b), (int, float)) and not far < have[b])]
+        lines = [(far, _trigger_line(measurement, b, row, types)) for b, far, row in keep]
+        for threshold in FAR_THRESHOLDS:
+            chosen = [line for far, line in lines if far <= threshold]
+            if not chosen:
+                break
+            self._enqueue(rp_name(threshold), chosen)
+        self._drain()
+        return len(keep)
+
+    def store_snapshot(self, measurement: str, data: Mapping[str, Any], dims: Mapping[str, str], time: float,
+                       **attrs: Any) -> None:
+        """ligo-scald's ``store_snapshot``: string fields ``data``/``dims`` (JSON) in the default retention
+        policy; checked first (ValueError); ``attrs`` accepted and, as by ligo-scald, not stored."""
+        t, data_json, dims_json = normalize_snapshot(measurement, data, dims, time)
+        self._enqueue("", [f"{_escape_measurement(measurement)} data={_string_field(data_json)},"
+                           f"dims={_string_field(dims_json)} {int(gps_to_ns(t)[0])}"])
+        self._drain()
+
+    def store(self, data_type: str, *args: Any, **kwargs: Any) -> Any:
+        """ligo-scald's dispatch: ``rows``, ``columns``, ``triggers`` or ``snapshot``."""
+        return dispatch(self, data_type, *args, **kwargs)
 
     @property
     def buffered_points(self) -> int:
@@ -812,7 +897,10 @@ class Aggregator(_Influx, LigoScaldLoad):
                 if batch.query:
                     self._run_queued(batch)
                 else:
-                    self._call("write", "POST", {"db": self.db, "rp": batch.rp, "precision": "n"}, batch.body, 204)
+                    params = {"db": self.db, "precision": "n"}
+                    if batch.rp:  # "": the database's default retention policy (ligo-scald's snapshots)
+                        params["rp"] = batch.rp
+                    self._call("write", "POST", params, batch.body, 204)
             except _Unavailable as exc:
                 self._backoff(exc, probe=exc.connect)
                 return
@@ -866,6 +954,38 @@ class Aggregator(_Influx, LigoScaldLoad):
         self._next_try = _time.monotonic() + delay
         log.warning("%s; %d points buffered, retrying in %.1f s%s", exc, self._buffered, delay,
                     " (or as soon as it answers /ping)" if probe else "")
+
+
+def _string_field(text: str) -> str:
+    """A line-protocol string field value: double-quoted, backslashes and quotes escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _trigger_line(measurement: str, bin_start: int, row: Mapping[str, Any], types: Mapping[str, str]) -> str:
+    """One trigger as line protocol, each value in the type its field already has on the server (``types``, from
+    SHOW FIELD KEYS); ValueError when it cannot be (a string into a numeric field, 2.5 into an integer one)."""
+    parts = []
+    for key in sorted(row):
+        value, kind = row[key], types.get(key)
+        where = f"{measurement}: trigger column {key!r} = {value!r}"
+        if isinstance(value, bool):
+            if kind not in (None, "boolean"):
+                raise ValueError(f"{where}: the field is {kind} on the server, not boolean")
+            text = "true" if value else "false"
+        elif isinstance(value, str):
+            if kind not in (None, "string"):
+                raise ValueError(f"{where}: the field is {kind} on the server, not a string")
+            text = _string_field(value)
+        elif kind == "integer":
+            if float(value) != int(value):
+                raise ValueError(f"{where}: the field is integer on the server")
+            text = f"{int(value)}i"
+        elif kind in (None, "float"):
+            text = repr(float(value))
+        else:
+            raise ValueError(f"{where}: the field is {kind} on the server, not a number")
+        parts.append(f"{_escape_key(key)}={text}")
+    return f"{_escape_measurement(measurement)} {','.join(parts)} {int(gps_to_ns(float(bin_start))[0])}"
 
 
 def _series_tag(key: tuple) -> str:

@@ -26,9 +26,10 @@ import numpy as np
 from .decimate import bucket_intervals, decimate_levels, due_levels
 from .errors import BackendError
 from .schema import AGGREGATES, LEVELS, Schema, writer_schema
-from .sqlite_layout import (ACROSS, AGG_CODE, CHUNK_BUCKETS, DDL, FORMAT_VERSION, RAW_SPAN, STORED_LEVELS,
+from .sqlite_layout import (ACROSS, AGG_CODE, CHUNK_BUCKETS, DDL, FORMAT_VERSION, RAW_SPAN, READABLE_FORMATS,
+                            STORED_LEVELS,
                             StoreBase, agg_code, chunked, column_offset, marks, row_width, span)
-from .store import MAX_POINTS, LigoScaldLoad
+from .store import MAX_POINTS, LigoScaldLoad, dispatch
 from .validate import SeriesBatch, last_wins, normalize_columns, normalize_rows
 
 __all__ = ["ACROSS", "AGG_CODE", "Aggregator", "CHUNK_BUCKETS", "Consumer", "RAW_SPAN"]
@@ -246,13 +247,15 @@ class Aggregator(_Store, LigoScaldLoad):
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.executescript(DDL)
+        conn.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         version = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-        if version is None:
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT_VERSION,))
-        elif version[0] != FORMAT_VERSION:
-            raise BackendError(f"{self.path}: storage format {version[0]} is not supported (expected "
-                               f"{FORMAT_VERSION})")
+        if version is not None and version[0] not in READABLE_FORMATS:  # checked before anything is created
+            conn.close()
+            raise BackendError(f"{self.path}: storage format {version[0]} is not supported (expected one of "
+                               f"{', '.join(READABLE_FORMATS)})")
+        conn.executescript(DDL)  # creates what is missing: a format 1 file gains the triggers/snapshots tables
+        conn.execute("INSERT INTO meta VALUES ('format', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                     (FORMAT_VERSION,))
         return conn
 
     @contextmanager
@@ -319,6 +322,39 @@ class Aggregator(_Store, LigoScaldLoad):
                       for sid, levels in pending.items()}
             self._process_dirty(schema, force=False, pending=merged)
         return sum(len(b.time) for b in batches)
+
+    def store_triggers(self, measurement: str, rows: Sequence[Mapping[str, Any]], far_key: str = "far",
+                       time_key: str = "end") -> int:
+        """ligo-scald's ``store_triggers``: keep the lowest-FAR trigger of each second (FAR <= 1e-2), also against
+        what is already stored; every row is checked first (ValueError, nothing stored). Returns the number of
+        seconds written. No schema needed."""
+        from .triggers import normalize_triggers
+
+        found = normalize_triggers(measurement, rows, far_key, time_key)
+        if not found:
+            return 0
+        with self._transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT INTO triggers VALUES (?, ?, ?, ?) ON CONFLICT(measurement, time) DO UPDATE SET "
+                "far = excluded.far, row = excluded.row WHERE excluded.far < triggers.far",
+                [(measurement, b, far, json.dumps(row, allow_nan=False)) for b, far, row in found])
+            return conn.total_changes - before
+
+    def store_snapshot(self, measurement: str, data: Mapping[str, Any], dims: Mapping[str, str], time: float,
+                       **attrs: Any) -> None:
+        """ligo-scald's ``store_snapshot``: one ``data``/``dims`` point at ``time`` (a later one at the same time
+        replaces it); ``attrs`` accepted and, as by ligo-scald, not stored."""
+        from .triggers import normalize_snapshot
+
+        t, data_json, dims_json = normalize_snapshot(measurement, data, dims, time)
+        with self._transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)", (measurement, t, data_json,
+                                                                                 dims_json))
+
+    def store(self, data_type: str, *args: Any, **kwargs: Any) -> Any:
+        """ligo-scald's dispatch: ``rows``, ``columns``, ``triggers`` or ``snapshot``."""
+        return dispatch(self, data_type, *args, **kwargs)
 
     def flush(self) -> None:
         """Bring every aggregate level up to date (coarse levels are otherwise refreshed periodically)."""

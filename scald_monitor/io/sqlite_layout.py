@@ -19,6 +19,16 @@ level, aggregate, time window), ``data`` holding native float64 rows back to bac
 the row count. A series is one tag combination of a measurement, ``series.tags`` the JSON list of its tag values in
 schema order (``"[]"`` without tags); the extra series ``tags = "*"`` (``ACROSS``) holds the stored levels of the
 reduction across all tag combinations (its raw points are those of every combination).
+
+Format 1.1 adds, beside the chunks (nothing of format 1 changes, so a 1.1 reader reads a format 1 file, and a
+writer upgrades a format 1 file by creating the two tables):
+
+- ``triggers(measurement, time, far, row)``: ligo-scald's ``store_triggers`` data (:mod:`.triggers`), one row per
+  measurement and 1 s bin (``time`` = the bin's start, integer GPS seconds), the lowest-FAR trigger of that second;
+  ``row`` the JSON object of every column. Keyed by time; indexed by (measurement, far) for FAR cuts. Stored once:
+  ligo-scald's nested per-threshold copies are answered by ``far <= ?``.
+- ``snapshots(measurement, time, data, dims)``: ligo-scald's ``store_snapshot`` data, ``data``/``dims`` the JSON
+  strings it keeps in InfluxDB; the newest per measurement is what a reader gets.
 """
 from __future__ import annotations
 
@@ -37,7 +47,9 @@ TYPE_CHECKING = False  # not ``from typing import ...``: importing typing costs 
 if TYPE_CHECKING:
     from typing import Any, Iterator, Sequence
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "1.1"
+#: Formats a writer opens: "1" (before triggers and snapshots) is upgraded to FORMAT_VERSION in place.
+READABLE_FORMATS = ("1", "1.1")
 RAW_SPAN = 100  # seconds of raw data per chunk (a multiple of every stored level's dt divides it: 1 s buckets fit)
 CHUNK_BUCKETS = 100  # buckets per aggregate chunk
 STORED_LEVELS = tuple(level for level in LEVELS if level > 1)
@@ -55,6 +67,11 @@ CREATE TABLE IF NOT EXISTS chunks(series INTEGER NOT NULL, dt INTEGER NOT NULL, 
     PRIMARY KEY(series, dt, agg, start)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dirty(series INTEGER NOT NULL, dt INTEGER NOT NULL, bucket INTEGER NOT NULL,
     PRIMARY KEY(series, dt, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS triggers(measurement TEXT NOT NULL, time INTEGER NOT NULL, far REAL NOT NULL,
+    row TEXT NOT NULL, PRIMARY KEY(measurement, time)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS triggers_far ON triggers(measurement, far);
+CREATE TABLE IF NOT EXISTS snapshots(measurement TEXT NOT NULL, time REAL NOT NULL, data TEXT NOT NULL,
+    dims TEXT NOT NULL, PRIMARY KEY(measurement, time)) WITHOUT ROWID;
 """
 
 
@@ -198,6 +215,39 @@ class StoreBase(Store):
         per_tag = set(self._series_ids(schema.measurement).values())
         every = sorted(per_tag)
         return {sid: [sid] if not schema.tags or sid in per_tag else every for sid in sids}
+
+    # -- triggers and snapshots (format 1.1; a format 1 file has neither table: nothing stored) ---------------
+    def _has_table(self, name: str) -> bool:
+        with self._errors():
+            return self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                      (name,)).fetchone() is not None
+
+    def _triggers(self, measurement: str, start: float | None, end: float | None, far: float | None,
+                  far_key: str) -> list[tuple[float, dict]]:
+        if not self._has_table("triggers"):
+            return []
+        q = "SELECT time, row FROM triggers WHERE measurement = ?"
+        args: list = [measurement]
+        if start is not None:
+            q += " AND time >= ?"
+            args.append(start)
+        if end is not None:
+            q += " AND time <= ?"
+            args.append(end)
+        if far is not None:
+            q += " AND far <= ?"
+            args.append(far)
+        with self._errors():
+            rows = self._conn.execute(q + " ORDER BY time", args).fetchall()
+        return [(float(t), json.loads(row)) for t, row in rows]
+
+    def _snapshot(self, measurement: str) -> tuple[float, str, str] | None:
+        if not self._has_table("snapshots"):
+            return None
+        with self._errors():
+            row = self._conn.execute("SELECT time, data, dims FROM snapshots WHERE measurement = ? "
+                                     "ORDER BY time DESC LIMIT 1", (measurement,)).fetchone()
+        return None if row is None else (float(row[0]), row[1], row[2])
 
     # -- chunk queries ----------------------------------------------------------------------------------------
     def _chunk_blobs(self, sids: Sequence[int], dt: int, agg: int, start: float | None, end: float | None

@@ -198,6 +198,39 @@ class Store:
         found = self._reduced_by_tag(schema, level, agg, column, _reducer(reduce), start, end)
         return dict(sorted(found.items()))
 
+    def retrieve_triggers(self, measurement: str, start: float | None = None, end: float | None = None,
+                          columns: Any = None, far: float | None = None, far_key: str = "far") -> list[dict]:
+        """ligo-scald's ``retrieve_triggers``: ``[{"time": bin start, column: value, ...}]`` oldest first, of the
+        triggers ``store_triggers`` kept (one per second, the lowest FAR) in [start, end] (None: unbounded) whose
+        ``far_key`` column is at most ``far`` (None: every stored trigger, i.e. FAR <= 1e-2); ``columns`` (None:
+        every stored column) as ligo-scald selects them. No schema needed, as for ligo-scald. Why on the interface:
+        the table route and reports read triggers the same way from either backend."""
+        from .triggers import check_columns, check_far, select
+
+        if start is not None and end is not None:
+            start, end = check_range(start, end)
+        else:  # one open end: the other still a finite GPS time
+            start = None if start is None else check_range(start, start)[0]
+            end = None if end is None else check_range(end, end)[0]
+        far = check_far(far)
+        columns = check_columns(columns)
+        return select(self._triggers(measurement, start, end, far, far_key), columns, far, far_key)
+
+    def describe_triggers(self, far: float | None) -> str:
+        """Where a ``retrieve_triggers(far=far)`` reads from, for the API's ``X-Scald-Source`` header."""
+        return "triggers"
+
+    def retrieve_snapshot(self, measurement: str) -> tuple[float | None, dict, dict]:
+        """ligo-scald's ``retrieve_snapshot``: ``(time, data, dims)`` of the newest snapshot of ``measurement``,
+        ``(None, {}, {})`` when none is stored."""
+        import json
+
+        found = self._snapshot(measurement)
+        if found is None:
+            return None, {}, {}
+        t, data, dims = found
+        return t, json.loads(data), json.loads(dims)
+
     # -- what a read means: schema, level and stored aggregate, checked in one order for every backend -------------
     def resolve(self, schema: Schema, start: float, end: float, aggregate: str | None, dt: int | None
                 ) -> tuple[int, str | None]:
@@ -239,6 +272,16 @@ class Store:
                        ) -> Mapping[tuple[str, ...], tuple[float, float]]:
         raise NotImplementedError
 
+    def _triggers(self, measurement: str, start: float | None, end: float | None, far: float | None,
+                  far_key: str) -> list[tuple[float, dict]]:
+        """``[(bin start, row)]`` of stored triggers in [start, end] holding at least those with FAR <= ``far``
+        (the caller cuts exactly)."""
+        raise NotImplementedError
+
+    def _snapshot(self, measurement: str) -> tuple[float, str, str] | None:
+        """``(time, data JSON, dims JSON)`` of the newest snapshot, or None."""
+        raise NotImplementedError
+
     def _reduced(self, schema: Schema, key: tuple[str, ...] | None, level: int, aggregate: str | None, column: str,
                  reduce: str, start: float, end: float) -> float | None:
         """The points read, then reduced here; a backend that can reduce server-side overrides this."""
@@ -270,3 +313,18 @@ def _reducer(reduce: str) -> str:
     if reduce not in REDUCE:
         raise ValueError(f"reduce {reduce!r} is not one of {', '.join(REDUCE)}")
     return reduce
+
+
+class UnknownDataTypeError(ValueError, NotImplementedError):
+    """``store(data_type)`` with a name other than rows/columns/triggers/snapshot: a ValueError like every refused
+    argument, and the NotImplementedError ligo-scald raised, so code written against either catches it."""
+
+
+def dispatch(aggregator: Any, data_type: str, *args: Any, **kwargs: Any) -> Any:
+    """ligo-scald's ``Aggregator.store(data_type, ...)``: ``rows``, ``columns``, ``triggers`` or ``snapshot``
+    (another name: :class:`UnknownDataTypeError`, a ValueError that is also ligo-scald's NotImplementedError)."""
+    methods = {"rows": "store_rows", "columns": "store_columns", "triggers": "store_triggers",
+               "snapshot": "store_snapshot"}
+    if data_type not in methods:
+        raise UnknownDataTypeError(f"data_type {data_type!r} is not one of {', '.join(methods)}")
+    return getattr(aggregator, methods[data_type])(*args, **kwargs)
