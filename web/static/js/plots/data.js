@@ -309,8 +309,8 @@ export function histogram2d(traces, { tbinS, ybin, yStart, yEnd, start, end }) {
 export function cumulativeIfar(items, farKey = "far") {
   const ifar = [];
   for (const it of items) {
-    const f = Number(it[farKey]);
-    if (Number.isFinite(f) && f > 0) ifar.push(1 / f);
+    const f = it[farKey];
+    if (typeof f === "number" && Number.isFinite(f) && f > 0) ifar.push(1 / f);
   }
   ifar.sort((a, b) => a - b);
   return { x: ifar, y: ifar.map((_, i) => ifar.length - i) };
@@ -324,7 +324,7 @@ export function ifarBackground(xs, liveSeconds) {
 /** Rows whose FAR is at most `far` (no cut when far is null/NaN; rows without a finite FAR never pass a cut). */
 export function farCut(items, farKey, far) {
   if (far == null || !Number.isFinite(far)) return items.slice();
-  return items.filter((it) => Number.isFinite(Number(it[farKey])) && Number(it[farKey]) <= far);
+  return items.filter((it) => typeof it[farKey] === "number" && Number.isFinite(it[farKey]) && it[farKey] <= far);
 }
 
 /** Rows sorted by `key` (numbers numerically, else as text; missing values last either way), stable. */
