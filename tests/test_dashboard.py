@@ -178,8 +178,24 @@ def test_plot_context(client):
     # the levels and points budget plots pick their dt from (io.store.pick_level's rule): the server's, not a copy
     assert (ctx["levels"], ctx["max_points"]) == ([1, 10, 100, 1000, 10000, 100000], 2000)
     assert abs(ctx["server_gps"] - (time.time() - 315964800 + 18)) < 5
+    # a MultiAxis over a plain schema is one axis of it (ligo-scald would have failed on it): drawn, not refused
     latest = page_context(client.get("/latest").get_data(as_text=True))
-    assert [p["supported"] for p in latest["plots"]] == [True, False]
+    assert [p["supported"] for p in latest["plots"]] == [True, True]
+    assert latest["plots"][1]["subs"][0]["query"]["measurement"] == "snr_history"
+
+
+def test_every_plot_type_is_drawn_by_the_page():
+    """serve/pages.py SUPPORTED_PLOTS, the config schema's plot types and js/plots/index.js PLOT_TYPES agree: a type
+    the config accepts is one the page draws (else it would be a blank panel)."""
+    from scald_monitor.serve.pages import SUPPORTED_PLOTS
+
+    doc = json.loads((ROOT / "scald_monitor" / "schema" / "config.schema.json").read_text())
+    accepted = {t for t in doc["$defs"]["plot"]["properties"]["type"]["enum"] if t is not None}
+    index = (WEB / "static" / "js" / "plots" / "index.js").as_uri()
+    drawn = json.loads(node_eval(f"import('{index}').then(m => console.log(JSON.stringify(Object.keys(m.PLOT_TYPES))))"))
+    assert accepted == set(SUPPORTED_PLOTS) == set(drawn)
+    html = (WEB / "static" / "js" / "plots" / "index.js").read_text()
+    assert "not drawn" not in html and "unsupported" not in html
 
 
 def test_served_files_have_no_external_urls(client):
@@ -889,3 +905,146 @@ def test_every_now_on_the_page_is_the_servers_clock(tmp_path, monkeypatch):
         if driver is not None:
             driver.quit()
         server.stop()
+
+
+# ---- every plot type: examples/every-plot.yml filled by `scald fill` on SQLite ------------------------------------
+
+EVERY_PLOT = ROOT / "examples" / "every-plot.yml"
+ALL_TYPES = {"TimeSeries", "TimeHeatMap", "Bar", "Snapshot", "MultiAxis", "MultiSchema", "BinnedTimeHistogram", "IFAR",
+             "TimeSegment"}
+
+# Pixels of a panel that are not background: every canvas and SVG in it (uPlot's canvas holds the plot; a heatmap's
+# image is painted on it too), counted as coloured (saturated) pixels, i.e. neither background, text nor grid grey.
+PANEL_INK_JS = """const f = document.getElementById(arguments[0]); let n = 0;
+  for (const c of f.querySelectorAll('.plot-body canvas')) { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 0; i < d.length; i += 4) if (d[i+3] > 0 && Math.max(d[i], d[i+1], d[i+2]) - Math.min(d[i], d[i+1], d[i+2]) > 40) n++; }
+  return n;"""
+
+# The IFAR panel's trigger table: header keys and the rows' cells.
+TABLE_JS = """const f = document.getElementById(arguments[0]);
+  const heads = [...f.querySelectorAll('.trigger-table th')].map(th => th.textContent.replace(/[▲▼ ]+$/, ''));
+  const rows = [...f.querySelectorAll('.trigger-table tbody tr')].map(tr => [...tr.children].map(td => td.textContent));
+  return {heads, rows, sorted: f.querySelector('.trigger-table th[aria-sort]')?.textContent};"""
+
+
+def every_plot_config(tmp_path: Path) -> Path:
+    """examples/every-plot.yml with its SQLite file under ``tmp_path``."""
+    raw = yaml.safe_load(EVERY_PLOT.read_text())
+    raw["backends"]["default"]["path"] = str(tmp_path / "every.sqlite")
+    path = tmp_path / "every-plot.yml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def snapshot_route_answers(url: str) -> bool:
+    """Whether the backend behind /api/snapshot stores snapshots (while it answers 404, the panel must be empty)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(url, timeout=5).read()
+        return True
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404, exc
+        return False
+
+
+def check_every_plot_page(driver, base: str, port: int, historical: str | None = None) -> dict:
+    """Load the every-plot page (live, or ``historical`` query), wait for every panel, check each drew pixels and
+    its type's own facts, and return the panels by type. One screenshot per panel type in test-artifacts/."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(base + "/" + (historical or ""))
+    plots = wait_for(driver, PLOTS_JS.replace("return ", "const ps = ", 1) +
+                     "; return ps.length === 9 && ps.every(p => p.state === 'ready' || "
+                     "(p.type === 'Snapshot' && p.state === 'empty')) && ps", timeout=30, what="every panel drawn")
+    by_type = {p["type"]: p for p in plots}
+    assert set(by_type) == ALL_TYPES, by_type
+    ids = {t: p["id"] for t, p in by_type.items()}
+    w = driver.execute_script("return JSON.parse(document.getElementById('scald-context').textContent).window")
+    gps = driver.execute_script("return window.scald.gpsNow()")
+    start, end = (w["start"], w["end"]) if w["mode"] == "historical" else (gps - w["lookback"], gps)
+    snapshots = snapshot_route_answers(f"{base}/api/snapshot/psd/{int(start)}/{int(end) + 1}?column=data")
+    for kind, p in by_type.items():
+        if kind == "Snapshot" and not snapshots:
+            assert p["state"] == "empty" and p["msg"].startswith("no snapshot:"), p
+            continue
+        assert p["state"] == "ready" and p["points"] > 0, p
+        ink = driver.execute_script(PANEL_INK_JS, p["id"])
+        assert ink > 200, (kind, ink)
+    # per-type facts: the histogram counted points into bins, the segment strip has runs, the IFAR table has rows
+    fig = lambda kind, attr: driver.execute_script(f"return document.getElementById('{ids[kind]}').dataset.{attr}")  # noqa: E731
+    assert int(fig("BinnedTimeHistogram", "counted")) > 0
+    assert int(fig("TimeSegment", "segments")) >= 2  # the state steps between in and out every 300 s
+    table = driver.execute_script(TABLE_JS, ids["IFAR"])
+    assert table["heads"][:2] == ["time", "far"] and "snr" in table["heads"], table
+    fars = [float(r[1]) for r in table["rows"]]
+    assert fars and fars == sorted(fars) and max(fars) <= 1e-3  # FAR ascending by default, settings.far cut
+    # sort by snr (click), then descending (click again)
+    col = table["heads"].index("snr")
+    header = driver.find_elements(By.CSS_SELECTOR, f"#{ids['IFAR']} .trigger-table th button")[col]
+    header.click()
+    header = driver.find_elements(By.CSS_SELECTOR, f"#{ids['IFAR']} .trigger-table th button")[col]
+    header.click()
+    snrs = [float(r[col]) for r in driver.execute_script(TABLE_JS, ids["IFAR"])["rows"]]
+    assert snrs == sorted(snrs, reverse=True), snrs
+    # a tighter FAR cut in the page: fewer triggers, every one under it
+    cut = sorted(fars)[len(fars) // 2]
+    box = driver.find_element(By.CSS_SELECTOR, f"#{ids['IFAR']} .trigger-table input")
+    driver.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'))",
+                          box, repr(cut))
+    after = driver.execute_script(TABLE_JS, ids["IFAR"])["rows"]
+    assert 0 < len(after) and all(float(r[1]) <= cut for r in after), after
+    assert int(fig("IFAR", "points")) < by_type["IFAR"]["points"]  # the curve follows the cut
+    ARTIFACTS.mkdir(exist_ok=True)
+    suffix = "-historical" if historical else ""
+    for kind, p in by_type.items():
+        driver.find_element(By.ID, p["id"]).screenshot(str(ARTIFACTS / f"plot-{kind}{suffix}.png"))
+    hosts = {re.match(r"^[a-z-]+:(//[^/]*)?", u).group(0) for u in requested_urls(driver)}
+    assert hosts <= {f"http://127.0.0.1:{port}", "data:"}, hosts
+    # the only console errors allowed: the browser's own line for /api/snapshot's 404, while it answers 404
+    allowed = () if snapshots else ("/api/snapshot/",)
+    assert severe_errors(driver, allowed) == []
+    assert driver.execute_script("return window.scald.errors") == []
+    return by_type
+
+
+@pytest.mark.slow
+def test_every_plot_type_in_chromium(tmp_path):
+    """examples/every-plot.yml (one panel of every ligo-scald plot type), filled by ``scald fill`` on SQLite, live
+    then historical: every panel draws pixels, live panels keep fetching (streaming) and historical ones fetch
+    once; the trigger table sorts and cuts; no console error; nothing but 127.0.0.1."""
+    need_chromium()
+    cfg_path = every_plot_config(tmp_path)
+    feeder = subprocess.Popen([str(BIN / "scald"), "fill", "-c", str(cfg_path), "--span", "3600", "--follow",
+                               "--duration", "90"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = driver = None
+    try:
+        for line in feeder.stderr:
+            if "writing live data" in line:
+                break
+        else:
+            pytest.fail(f"scald fill exited {feeder.wait()} before following")
+        threading.Thread(target=feeder.stderr.read, daemon=True).start()
+        server = Server(cfg_path)
+        driver = start_chromium()
+        live = check_every_plot_page(driver, server.url, server.port)
+        time.sleep(5)  # two polls and more: every live panel fetched again
+        again = {p["type"]: p for p in driver.execute_script(PLOTS_JS)}
+        for kind, p in live.items():
+            assert again[kind]["fetches"] > p["fetches"], (kind, p, again[kind])
+        # historical: an hour ending ten minutes ago, drawn once
+        gps = driver.execute_script("return window.scald.gpsNow()")
+        hist = check_every_plot_page(driver, server.url, server.port,
+                                     f"?start={int(gps) - 3000}&end={int(gps) - 600}")
+        time.sleep(5)
+        still = {p["type"]: p for p in driver.execute_script(PLOTS_JS)}
+        for kind, p in hist.items():
+            assert still[kind]["fetches"] == p["fetches"], (kind, p, still[kind])
+    finally:
+        if driver is not None:
+            driver.quit()
+        if server is not None:
+            server.stop()
+        feeder.terminate()
+        feeder.wait(10)
