@@ -89,6 +89,11 @@ schemas:
     column: [snr, far, end]
     far_key: far
     time_key: end
+  stored_triggers:               # store_triggers by each Aggregator into its own database
+    measurement: stored_triggers
+    column: [snr, far, end]
+    far_key: far
+    time_key: end
   lat_pairs:                     # ligo-scald's pair form of the expected tags
     measurement: latency_history
     column: data
@@ -155,6 +160,8 @@ def _write_ligo(port: int, db: str, data: dict) -> None:
     agg.last_reduce = 0
     agg.store_columns("snr_history", data["snr_history"], aggregate="max")
     agg.store_triggers("triggers", [dict(r) for r in data["triggers"]], far_key="far", time_key="end")
+    agg.store_triggers("stored_triggers", [dict(r) for r in data["triggers"]], far_key="far", time_key="end")
+    agg.store_snapshot("psd", data["snapshot"]["data"], data["snapshot"]["dims"], data["snapshot"]["time"])
     agg.register_schema("strain", columns="h", column_key="h", tags=("ifo", "job"), tag_key="job", aggregate="max")
     agg.last_reduce = 0
     agg.store_columns("strain", data["strain"], aggregate="max")
@@ -178,6 +185,8 @@ def _write_ours(port: int, db: str, data: dict) -> None:
         agg.store_columns("strain", data["strain"])
         agg.register_schema("triggers", ["snr", "far", "end"], "snr")
         rows = data["triggers"]
+        agg.store_triggers("stored_triggers", [dict(r) for r in rows], far_key="far", time_key="end")
+        agg.store_snapshot("psd", data["snapshot"]["data"], data["snapshot"]["dims"], data["snapshot"]["time"])
         agg.store_columns("triggers", {(): {"time": [r["end"] for r in rows],
                                             "fields": {k: [r[k] for r in rows] for k in ("snr", "far", "end")}}})
     finally:
@@ -200,6 +209,8 @@ def make_data(t0: int) -> dict:
                    for combo, value in ((("H1", "0001"), 3.0), (("L1", "0001"), 2.0), (("H1", "0002"), 1.0))},
         # every 5 s for 50 s, FAR 1 … 1e-10: ligo-scald drops FAR > 1e-2 before storing
         "triggers": [{"end": float(t0 - 50 + 5 * i), "far": 10.0 ** -i, "snr": 8.0 + i} for i in range(11)],
+        "snapshot": {"time": t0 - 7, "dims": {"x": "freq", "y": "asd"},
+                     "data": {"freq": [10.0, 20.0, 40.0], "asd": [3e-21, 1e-22, 5e-23], "phase": [0.1, 0.2, 0.3]}},
     }
 
 
@@ -393,6 +404,28 @@ def test_table_of_ligo_scald_triggers(world):
         assert source(ours) == f"triggers from retention policy {float(far)}_hz"
     body, _ = same_answer(world, api("table", "triggers", t0 - 60, t0, "column=end&column=snr&column=far&far=1e-3"))
     assert body["items"][0] == {"time": float(t0 - 35), "end": float(t0 - 35), "snr": 11.0, "far": 1e-3}
+
+
+@BACKENDS
+def test_table_of_store_triggers_written_by_either(world, backend):
+    """store_triggers by ligo-scald's Aggregator or by ours: ligo-scald's serve and ours answer alike, at every
+    FAR policy (ours read by ligo-scald's serve: our writer keeps its layout)."""
+    t0 = world.t0
+    for far in ("1e-2", "1e-3", "1e-05", "1e-07"):
+        body, ours = same_answer(world, api("table", "stored_triggers", t0 - 60, t0,
+                                            on(backend, f"column=end&column=far&column=snr&far={far}")))
+        assert [item["far"] for item in body["items"]] == [10.0 ** -i for i in range(2, 11) if 10.0 ** -i <= float(far)]
+        assert [item["time"] for item in body["items"]] == [item["end"] for item in body["items"]]
+        assert source(ours) == f"triggers from retention policy {float(far)}_hz"
+
+
+@BACKENDS
+def test_snapshot_written_by_either(world, backend):
+    """store_snapshot by either Aggregator: /api/snapshot answers as ligo-scald's serve does (the window unused)."""
+    t0 = world.t0
+    body, ours = same_answer(world, api("snapshot", "psd", t0 - 60, t0, on(backend, "")))
+    assert body == [{"x": [10.0, 20.0, 40.0], "y": [3e-21, 1e-22, 5e-23]}]
+    assert source(ours) == f"snapshot at GPS {float(t0 - 7)!r}"
 
 
 # =================================================================================================== nagios
@@ -697,7 +730,7 @@ def test_table_differences(world):
     ("/api/timeseries/triggers/{s}/{e}?column=snr&column=far&backend=ours", 500, 200),  # 2 columns: unpacking
     ("/api/heatmap/latency_history/{s}/{later}?column=data&tag_key=job&dt=1&fill=foo", 200, 400),  # not JSON
     ("/api/heatmap/latency_history/{s}/{e}?column=data&tag_key=job&dt=1&datetime=true", 500, 200),  # not done
-    ("/api/snapshot/latency_history/{s}/{e}", 500, 404),  # no snapshot stored: KeyError; ours stores none
+    ("/api/snapshot/latency_history/{s}/{e}", 500, 404),  # no snapshot of it stored: KeyError; ours a JSON 404
 ])
 def test_errors(world, path, ligo_status, ours_status):
     """Requests ligo-scald answers with an HTML error page, an empty 200 or invalid JSON; ours: JSON, 400/404 for

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from flask import Blueprint, current_app, request
 
 from ..config import Config
+from ..io.schema import NAME_RE
 from . import checks, data, params
 from .cache import ResponseCache
 from .errors import DATA_CACHE, NO_CACHE, ApiError, json_response, raw_json_response
@@ -112,8 +113,17 @@ def table(measurement: str, start: str, end: str):
 
 @bp.get("/snapshot/<measurement>/<start>/<end>")
 def snapshot(measurement: str, start: str, end: str):
-    """ligo-scald's snapshot plots read a data type scald-monitor does not store: say so instead of a bare 404."""
-    raise ApiError(404, "snapshots are not stored by scald-monitor backends (no /api/snapshot data)")
+    """``[{"x": [...], "y": [...]}]`` of the newest snapshot (ligo-scald's snapshot plots); 404 when none."""
+    st = state()
+    if not NAME_RE.fullmatch(measurement or ""):
+        raise ApiError(404, f"unknown measurement {measurement!r}")
+    q = params.parse(request.args, start, end, st.cfg.backends)
+    store = st.readers.get(q.backend)
+    with st.readers.errors(q.backend):
+        body, t = data.snapshot(store, measurement)
+    response = json_response(body, cache=DATA_CACHE)
+    response.headers[SOURCE_HEADER] = f"snapshot at GPS {t!r}"
+    return response
 
 
 @bp.get("/measurements")

@@ -9,6 +9,7 @@ Shapes (ligo-scald's, ``name`` only when tag filters are given):
 - heatmap: ``[{"x": [bin starts], "y": [tag values], "z": [[row]...]}]`` (+ ``"text"`` with ``scale=log``)
 - latest: ``[{"x": [tag values], "y": [values]}]``
 - table: ``{"fields": [{"key", "label", "sortable"}...], "items": [{"time": t, column: v, ...}...]}``
+- snapshot: ``[{"x": data[dims.x], "y": data[dims.y]}]`` (+ ``"z"`` when the snapshot has a z dimension)
 
 Which stored level answers (:func:`plan`): a request that names ``dt`` reads exactly that level, as ligo-scald did.
 One that does not gets the level picked for its window first, then the coarser and the finer ones down to raw
@@ -30,7 +31,6 @@ from ..io.schema import Schema
 from ..timeutil import gps_now, gps_to_iso
 from .errors import ApiError
 from .params import MAX_RAW_SPAN, Query, check_budget, combos, points_per_series
-from .readers import read_ligo_triggers
 
 Series = tuple  # (label or None, {tag: value} or None, times, values, Source or None)
 
@@ -381,7 +381,8 @@ def table(store: Any, schema: Schema, q: Query, spec: SchemaSpec | None, sources
 
     ``far`` keeps rows whose FAR column (the schema's ``far_key``, else ``far``) is at most that value: ligo-scald
     read nested per-FAR retention policies for the same purpose. Without ``dt``, a measurement with no points in
-    any level is looked for in those retention policies, where ligo-scald's ``store_triggers`` keeps triggers.
+    any level is looked for among the triggers ``store_triggers`` kept (the store's ``retrieve_triggers``: ligo-scald's
+    retention policies on InfluxDB, the triggers table on SQLite).
     """
     sources = sources if sources is not None else Sources()
     columns = q.columns if q.columns_given else list(schema.columns)
@@ -412,11 +413,12 @@ def table(store: Any, schema: Schema, q: Query, spec: SchemaSpec | None, sources
             total += len(t)
             _budget_after(total)
     if not any(per_series.values()) and q.dt_param is None and not schema.tags:
-        triggers = read_ligo_triggers(store, schema.measurement, q.start, q.end, read_columns, q.far)
-        if triggers is not None:
-            sources.add(f"triggers from retention policy {triggers[0]}")
-            per_series = {(): {t: row for t, row in triggers[1]}}
-            _budget_after(len(triggers[1]) * len(read_columns))
+        triggers = store.retrieve_triggers(schema.measurement, q.start, q.end, read_columns, far=q.far,
+                                           far_key=far_key or "far")
+        if triggers:
+            sources.add(store.describe_triggers(q.far))
+            per_series = {(): {row["time"]: row for row in triggers}}
+            _budget_after(len(triggers) * len(read_columns))
     tag_fields = list(schema.tags) if schema.tags else []
     items = []
     for key, rows in per_series.items():
@@ -433,3 +435,14 @@ def table(store: Any, schema: Schema, q: Query, spec: SchemaSpec | None, sources
     items.sort(key=lambda i: (i["time"], tuple(str(i.get(t, "")) for t in tag_fields)))
     fields = [{"key": k, "label": k, "sortable": True} for k in ["time", *tag_fields, *columns]]
     return {"fields": fields, "items": items}
+
+
+def snapshot(store: Any, measurement: str) -> tuple[list[dict], float]:
+    """ligo-scald's ``/api/snapshot`` answer from the newest snapshot, and its GPS time; 404 when none is stored
+    (ligo-scald answered with a 500 traceback). A snapshot is one instant: the window in the URL is not used, as by
+    ligo-scald."""
+    t, values, dims = store.retrieve_snapshot(measurement)
+    if t is None:
+        raise ApiError(404, f"no snapshots of {measurement!r} are stored")
+    trace = {dim: values.get(dims[dim]) for dim in ("x", "y", "z") if dim in dims}
+    return [trace], t

@@ -1,5 +1,5 @@
-"""Read-only backend connections for the web threads, the translation of backend failures into HTTP answers, and
-the one read no store interface covers: the triggers ligo-scald's ``store_triggers`` keeps in InfluxDB.
+"""Read-only backend connections for the web threads and the translation of backend failures into HTTP answers.
+Every read goes through the store interface (``io/store.py``), triggers and snapshots included.
 
 One Consumer per backend per thread, opened on first use: an SQLite connection is cheap but must not be shared
 while a query runs, and an InfluxDB client keeps a connection pool per session. A connection that failed is
@@ -105,44 +105,3 @@ def resolve(cfg: Config, readers: Readers, backend: str, name: str) -> tuple[Sch
                 raise ApiError(404, f"unknown measurement {name!r}") from None
     return Schema(spec.measurement, tuple(spec.columns), spec.column_key, tuple(spec.tags), spec.tag_key,
                   spec.aggregate), spec, False
-
-
-#: ligo-scald's ``store_triggers`` keeps triggers (no tags, one per second: the lowest FAR) in nested retention
-#: policies ``"<far>_hz"``: each holds every stored trigger with a FAR at most ``far`` (names are ``str(float)``).
-LIGO_TRIGGER_FARS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
-
-
-def read_ligo_triggers(store: Any, measurement: str, start: float, end: float, columns: list[str],
-                       far: float | None) -> tuple[str, list[tuple[float, dict]]] | None:
-    """``(retention policy, [(gps time, {column: value})...])`` of triggers ligo-scald's Aggregator stored, or None
-    (not an InfluxDB store, no such retention policy, or nothing there).
-
-    Why here: ``/api/table`` must show triggers written by ligo-scald, which live outside the levels every other read
-    uses. The finest policy that still holds every trigger with FAR ≤ ``far`` is read (``"0.01_hz"`` without
-    ``far``); the caller filters on the FAR column. Only the store's public ``query`` is used.
-    """
-    from ..io import influx
-
-    if not isinstance(store, influx.Consumer) or not columns:
-        return None
-    if far is None:
-        threshold = LIGO_TRIGGER_FARS[0]
-    else:  # the smallest threshold that is still >= far (the last policy when far is below them all)
-        threshold = min((f for f in LIGO_TRIGGER_FARS if f >= far), default=LIGO_TRIGGER_FARS[-1])
-    rp = f"{threshold}_hz"
-    source = ".".join(influx.quote_ident(name) for name in (store.db, rp, measurement))
-    lo, hi = (int(influx.gps_to_ns(t)[0]) for t in (start, end))
-    statement = (f"SELECT {','.join(influx.quote_ident(c) for c in columns)} FROM {source} "
-                 f"WHERE time >= {lo} AND time <= {hi}")
-    try:
-        series = store.query(statement)
-    except BackendError as exc:
-        if "retention policy not found" in str(exc):
-            return None
-        raise
-    if not series or not series[0].get("values"):
-        return None
-    names = series[0]["columns"][1:]
-    values = series[0]["values"]
-    stamps = influx.ns_to_gps([row[0] for row in values]).tolist()
-    return rp, [(t, dict(zip(names, row[1:]))) for t, row in zip(stamps, values)]
