@@ -85,18 +85,32 @@ def _colour(trace: dict, index: int) -> str:
     return COLORWAY[index % len(COLORWAY)]
 
 
+def step_decimals(step: float) -> int:
+    """Decimals that write every multiple of ``step`` exactly: 1 for 2.5 or 0.5, 2 for 0.25, 0 for 25 or 1e3.
+
+    Why not ``-floor(log10(step))``: that gives 0 for 2.5, so the tick at 7.5 read "8" and the one at 2.5 "2"
+    (round half to even), and bars of 12, 7 and 3 drawn against them read as 11.6, 7.6 and 2.4."""
+    for decimals in range(13):
+        if abs(round(step, decimals) - step) <= 1e-9 * abs(step):
+            return decimals
+    return 12
+
+
 def fmt_number(value: float, step: float | None = None) -> str:
-    """A tick label: integers stay integers (GPS times print in full, as ligo-scald's ``tickformat: 'd'``)."""
-    if value == 0:
+    """A tick label, exact for a multiple of ``step``: integers stay integers (GPS times print in full, as
+    ligo-scald's ``tickformat: 'd'``), ``7.5`` on a 2.5 grid is "7.5" (and 5 is "5"), ``0.30000000000000004`` on a
+    0.1 grid "0.3"."""
+    if value == 0 or (step is not None and step > 0 and abs(value) < 1e-9 * step):  # 0 reached by float steps
         return "0"
     mag = abs(value)
     if mag < 1e-4 or mag >= 1e15:
         return f"{value:.3g}"
     if step is not None and step > 0:
-        decimals = max(0, min(12, -math.floor(math.log10(step) + 1e-9)))
+        decimals = step_decimals(step)
         if decimals == 0:
             return str(int(round(value)))
-        return f"{value:.{decimals}f}"
+        text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")  # 0, 2.5, 5, 7.5 as plotly labels them
+        return "0" if float(text) == 0 else text  # never "-0"
     return f"{value:.6g}"
 
 

@@ -331,3 +331,24 @@ def test_svg_decimation_keeps_extremes():
     d = re.search(r'class="line" d="([^"]+)"', fig.svg).group(1)
     ys_px = [float(p.split(",")[1]) for p in re.split("[ML]", d) if p]
     assert max(ys_px) - min(ys_px) > 200  # both spikes survived
+
+
+def _bar_values_read_from_ticks(svg: str) -> list[float]:
+    """What a reader sees: each bar's top read against the y tick labels (linear interpolation)."""
+    ticks = [(float(y) - 4, float(label)) for y, label in re.findall(r'<text class="tick y" x="[^"]+" y="([^"]+)">'
+                                                                     r'([^<]+)</text>', svg)]
+    (p0, v0), (p1, v1) = ticks[0], ticks[-1]
+    tops = [float(y) for y in re.findall(r'<rect x="[^"]+" y="([^"]+)" width="[^"]+" height="[^"]+" fill', svg)]
+    return [round(v0 + (top - p0) * (v1 - v0) / (p1 - p0), 1) for top in tops]
+
+
+def test_tick_labels_are_exact_for_steps_of_2_5():
+    for value, step, label in [(7.5, 2.5, "7.5"), (2.5, 2.5, "2.5"), (12.5, 2.5, "12.5"), (5.0, 2.5, "5"),
+                               (0.75, 0.25, "0.75"), (0.30000000000000004, 0.1, "0.3"), (-2.5, 2.5, "-2.5"),
+                               (250.0, 250, "250"), (1e-3 * 3, 1e-3, "0.003"), (-1e-17, 0.1, "0")]:
+        assert svgplot.fmt_number(value, step) == label, (value, step)
+    fig = svgplot.render([{"type": "bar", "x": ["H1", "L1", "V1"], "y": [12, 7, 3]}], {})
+    labels = re.findall(r'<text class="tick y"[^>]*>([^<]+)</text>', fig.svg)
+    assert labels == ["0", "2.5", "5", "7.5", "10", "12.5"]
+    assert _bar_values_read_from_ticks(fig.svg) == [12.0, 7.0, 3.0]
+    assert all(float(a) * 2 == round(float(a) * 2) for a in labels)  # every label is the value at its gridline
