@@ -936,6 +936,20 @@ def every_plot_config(tmp_path: Path) -> Path:
     return path
 
 
+def store_psd(cfg_path: Path) -> None:
+    """A PSD snapshot (ligo-scald's store_snapshot: data/dims) for the Snapshot panel; ``scald fill`` makes none."""
+    from scald_monitor.cli import _open_backend
+    from scald_monitor.timeutil import gps_now
+
+    store = _open_backend(config.load(str(cfg_path)), "default")
+    try:
+        freqs = [10.0 * 1.05 ** k for k in range(120)]
+        asd = [1e-23 * (1 + (30.0 / f) ** 4 + (f / 500.0) ** 2) for f in freqs]
+        store.store_snapshot("psd", {"freq": freqs, "asd": asd}, {"x": "freq", "y": "asd"}, gps_now() - 60)
+    finally:
+        store.close()
+
+
 def snapshot_route_answers(url: str) -> bool:
     """Whether the backend behind /api/snapshot stores snapshots (while it answers 404, the panel must be empty)."""
     import urllib.error
@@ -1026,6 +1040,7 @@ def test_every_plot_type_in_chromium(tmp_path):
         else:
             pytest.fail(f"scald fill exited {feeder.wait()} before following")
         threading.Thread(target=feeder.stderr.read, daemon=True).start()
+        store_psd(cfg_path)
         server = Server(cfg_path)
         driver = start_chromium()
         live = check_every_plot_page(driver, server.url, server.port)

@@ -93,3 +93,12 @@ test("every ligo-scald plot type has a module; what the page cannot draw is a co
   assert.match(configProblem({ type: "TimeSegment", name: "p", query: {}, problem: "needs a segment" }), /needs a segment/);
   assert.equal(configProblem({ type: "IFAR", name: "p", query: { measurement: "t" } }), null);
 });
+
+test("decadeRange/decadeSplits: log axes over whole decades, even for ASD-sized values", async () => {
+  const { decadeRange, decadeSplits } = await import("../../web/static/js/plots/data.js");
+  const [lo, hi] = decadeRange(3e-23, 4e-20);
+  assert.ok(Math.abs(lo / 1e-23 - 1) < 1e-9 && Math.abs(hi / 1e-19 - 1) < 1e-9);
+  assert.deepEqual(decadeRange(0, 5), [1, 10]);
+  assert.equal(decadeSplits(1e-23, 1e-19).length, 5);
+  assert.ok(decadeSplits(1e-30, 1e10).length <= 9);
+});

@@ -386,3 +386,19 @@ export function snapshotTraces(res) {
     return { name: tr && tr.name != null ? String(tr.name) : `trace ${i + 1}`, x: pairs.map((p) => p[0]), y: pairs.map((p) => p[1]) };
   });
 }
+
+/** A log axis' range: whole decades around [min, max] (uPlot's own log splits fail on tiny values such as ASDs). */
+export function decadeRange(min, max) {
+  if (!(min > 0) || !(max > 0)) return [1, 10];
+  const lo = Math.floor(Math.log10(min)), hi = Math.max(lo + 1, Math.ceil(Math.log10(max)));
+  return [10 ** lo, 10 ** hi];
+}
+
+/** The decades of a log axis from min to max (at most ~8 ticks: every k-th decade). */
+export function decadeSplits(min, max) {
+  const lo = Math.round(Math.log10(min)), hi = Math.round(Math.log10(max));
+  const step = Math.max(1, Math.ceil((hi - lo) / 8));
+  const out = [];
+  for (let e = lo; e <= hi; e += step) out.push(10 ** e);
+  return out;
+}

@@ -11,7 +11,7 @@ import { h, morph } from "../dom.js";
 import { numText } from "../text.js";
 import { gpsText, utcText } from "../time.js";
 import { FONT, panel, valueAxis, windows } from "./common.js";
-import { cumulativeIfar, farCut, ifarBackground, mergeItems, sortRows, traceStyle } from "./data.js";
+import { cumulativeIfar, decadeRange, decadeSplits, farCut, ifarBackground, mergeItems, sortRows, traceStyle } from "./data.js";
 
 /** Rows shown in the table (the sort picks which: the most significant first by default). */
 export const TABLE_ROWS = 100;
@@ -53,13 +53,15 @@ export function ifar(fig, cfg, env) {
     const st = traceStyle(cfg.data_options, "triggers", 0, ["#0072B2"]);
     p.u = new uPlot({
       ...p.size(), padding: [8, 16, 0, 0],
-      scales: { x: { time: false, distr: 3, log: 10 }, y: { distr: 3, log: 10 } },
+      scales: { x: { time: false, distr: 3, log: 10, range: (u, a, b) => decadeRange(a, b) },
+        y: { distr: 3, log: 10, range: (u, a, b) => decadeRange(a, b) } },
       series: [{ label: (cfg.xaxis && cfg.xaxis.title) || "IFAR [s]", value: (u, v) => numText(v) },
         { label: "triggers", stroke: st.stroke, width: st.width, points: { show: false },
           paths: uPlot.paths.stepped({ align: 1 }), value: (u, v) => numText(v) },
         { label: "background", stroke: "#888", dash: [6, 4], width: 1, points: { show: false }, value: (u, v) => numText(v) }],
       axes: [{ label: (cfg.xaxis && cfg.xaxis.title) || "IFAR [s]", labelSize: 14, labelFont: FONT, font: FONT, size: 40,
-        values: (u, splits) => splits.map(numText) }, valueAxis(cfg.ylabel || "count")],
+        values: (u, splits) => splits.map(numText), splits: (u, ai, a, b) => decadeSplits(a, b) },
+      { ...valueAxis(cfg.ylabel || "count"), splits: (u, ai, a, b) => decadeSplits(a, b) }],
       legend: { live: true },
     }, [[], [], []], p.body);
     p.fit();

@@ -6,7 +6,11 @@
 import { dataUrl, getJSON } from "../api.js";
 import { numText } from "../text.js";
 import { FONT, PALETTE, panel, valueAxis, windows } from "./common.js";
-import { snapshotTraces, traceStyle } from "./data.js";
+import { decadeRange, decadeSplits, snapshotTraces, traceStyle } from "./data.js";
+
+/** A log scale over whole decades (uPlot's own log range and splits throw on values like 1e-23), else linear. */
+const logScale = (log) => (log ? { time: false, distr: 3, log: 10, range: (u, min, max) => decadeRange(min, max) } : { time: false });
+const logAxis = (log) => (log ? { splits: (u, ai, min, max) => decadeSplits(min, max) } : {});
 
 export function snapshot(fig, cfg, env) {
   const { ctx } = env;
@@ -22,14 +26,14 @@ export function snapshot(fig, cfg, env) {
     const xlog = cfg.xaxis && cfg.xaxis.log, ylog = cfg.yaxis && cfg.yaxis.log;
     p.u = new uPlot({
       ...p.size(), padding: [8, 16, 0, 0],
-      scales: { x: { time: false, distr: xlog ? 3 : 1, log: 10 }, y: { distr: ylog ? 3 : 1, log: 10 } },
+      scales: { x: logScale(xlog), y: logScale(ylog) },
       series: [{ label: (cfg.xaxis && cfg.xaxis.title) || "x", value: (u, v) => numText(v) },
         ...traces.map((t, i) => {
           const st = traceStyle(cfg.data_options, t.name, i, PALETTE);
           return { label: t.name, stroke: st.stroke, width: st.width, points: { show: st.markers }, value: (u, v) => numText(v) };
         })],
       axes: [{ label: (cfg.xaxis && cfg.xaxis.title) || "", labelSize: 14, labelFont: FONT, font: FONT, size: 40,
-        values: (u, splits) => splits.map(numText) }, valueAxis(cfg.ylabel)],
+        values: (u, splits) => splits.map(numText), ...logAxis(xlog) }, { ...valueAxis(cfg.ylabel), ...logAxis(ylog) }],
       legend: { live: true },
     }, [[]], p.body);
     p.fit();
