@@ -18,6 +18,7 @@ DIR/report.yml -o OTHER`` rebuilds the same site from the output directory alone
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
 from datetime import datetime, timezone
@@ -175,6 +176,10 @@ def _view(block: dict, assets: _Assets, uid: str) -> dict:
         return dict(block, labels=[label for _, label in block["fields"]], data_url=assets.add(block["src"], "data"))
     if kind == "plot":
         return _plot_view(block, assets, uid)
+    if kind == "ifar":
+        return _ifar_view(block, assets, uid)
+    if kind == "trigger_table":
+        return _trigger_table_view(block, assets)
     if kind == "plot_grid":
         width = 760 if block["grid_size"] == 1 else 520  # narrower canvas: readable text once scaled into a cell
         return dict(block, plots=[_plot_view(p, assets, f"{uid}p{i}", width) for i, p in enumerate(block["plots"])])
@@ -197,6 +202,76 @@ def _plot_view(block: dict, assets: _Assets, uid: str, width: int = 760) -> dict
     figure = render_svg(block["traces"], layout, width=width, uid=uid, label=heading)
     return dict(block, uid=uid, heading=heading, svg=Markup(figure.svg),
                 legend=figure.legend, data_url=assets.add(block["src"], "data") if block["src"] else None)
+
+
+# ----------------------------------------------------------------------------------------------- triggers
+
+def trigger_fars(items: list[dict], far_key: str = "far") -> list[float]:
+    """The FAR (Hz) of every trigger row, checked: ValueError naming the first row without a positive, finite
+    number, so a report never plots part of the triggers silently."""
+    fars = []
+    for i, item in enumerate(items):
+        value = item.get(far_key) if isinstance(item, dict) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"trigger {i}: {far_key!r} must be a positive, finite FAR (Hz), got {value!r}")
+        fars.append(float(value))
+    return fars
+
+
+def ifar_traces(items: list[dict], livetime: float | None, far_key: str = "far") -> list[dict]:
+    """An IFAR plot's traces: the cumulative number of triggers with FAR <= x, drawn against IFAR = 1/x (s), and
+    the background expected over ``livetime`` seconds (``livetime / IFAR``), the line a foreground excess stands
+    out from. Why IFAR on log axes: significant triggers sit at the far right, where a FAR axis would crowd them."""
+    fars = sorted(trigger_fars(items, far_key))
+    xs, ys = [], []
+    for n, far in enumerate(fars, start=1):
+        if xs and xs[-1] == 1.0 / far:
+            ys[-1] = n  # equal FARs: one step to the higher count
+            continue
+        xs.append(1.0 / far)
+        ys.append(n)
+    xs.reverse()  # IFAR ascending, left to right
+    ys.reverse()
+    traces = [{"type": "scatter", "mode": "lines+markers", "x": xs, "y": ys, "name": "triggers"}]
+    if livetime is not None:
+        if isinstance(livetime, bool) or not isinstance(livetime, (int, float)) or not livetime > 0 \
+                or not math.isfinite(livetime):
+            raise ValueError(f"livetime must be a positive number of seconds, got {livetime!r}")
+        if xs:
+            lo, hi = min(xs), max(xs)
+            grid = [lo * (hi / lo) ** (k / 20) for k in range(21)] if hi > lo else [lo]
+            traces.append({"type": "scatter", "mode": "lines", "x": grid, "y": [livetime / x for x in grid],
+                           "name": "expected background", "line": {"color": "#7f7f7f"}})
+    return traces
+
+
+IFAR_LAYOUT = {"xaxis": {"type": "log", "title": "inverse false alarm rate (s)"},
+               "yaxis": {"type": "log", "title": "cumulative number of triggers"}}
+
+
+def _ifar_view(block: dict, assets: _Assets, uid: str, width: int = 760) -> dict:
+    """An IFAR plot from a trigger file (ligo-scald's /api/table JSON, or a list of rows)."""
+    from markupsafe import Markup
+
+    layout = _merged(IFAR_LAYOUT, block.get("layout") or {})
+    traces = ifar_traces(block["items"], block.get("livetime"), block.get("far_key") or "far")
+    heading = block.get("title") or "IFAR"
+    figure = render_svg(traces, layout, width=width, uid=uid, label=heading)
+    return dict(block, uid=uid, heading=heading, svg=Markup(figure.svg), legend=figure.legend,
+                footer=block.get("footer"), data_url=assets.add(block["src"], "data") if block.get("src") else None)
+
+
+def _trigger_table_view(block: dict, assets: _Assets) -> dict:
+    """The triggers of a file as a table, most significant (lowest FAR) first, cut at ``far`` when given."""
+    far_key = block.get("far_key") or "far"
+    items = block["items"]
+    fars = trigger_fars(items, far_key)
+    cut = block.get("far")
+    rows = sorted((far, i) for i, far in enumerate(fars) if cut is None or far <= cut)
+    fields = block.get("fields") or [(k, k) for k in dict.fromkeys(k for it in items for k in it)]
+    return dict(block, footer=block.get("footer"), labels=[label for _, label in fields],
+                rows=[["" if items[i].get(k) is None else items[i].get(k) for k, _ in fields] for _, i in rows],
+                data_url=assets.add(block["src"], "data") if block.get("src") else None)
 
 
 def _merged(base: dict, over: dict) -> dict:

@@ -352,3 +352,41 @@ def test_tick_labels_are_exact_for_steps_of_2_5():
     assert labels == ["0", "2.5", "5", "7.5", "10", "12.5"]
     assert _bar_values_read_from_ticks(fig.svg) == [12.0, 7.0, 3.0]
     assert all(float(a) * 2 == round(float(a) * 2) for a in labels)  # every label is the value at its gridline
+
+
+# ----------------------------------------------------------------------------------------------- triggers
+
+TRIGGERS = [{"time": 100.0, "far": 1e-3, "snr": 8.0}, {"time": 101.0, "far": 1e-5, "snr": 11.0},
+            {"time": 102.0, "far": 1e-3, "snr": 8.5}, {"time": 103.0, "far": 1e-7, "snr": 20.0}]
+
+
+def test_ifar_traces_count_triggers_at_or_below_each_far():
+    fg, bg = report_mod.ifar_traces(TRIGGERS, livetime=1e4)
+    assert fg["x"] == pytest.approx([1e3, 1e5, 1e7]) and fg["y"] == [4, 2, 1]  # two at 1e-3: one point, both
+    assert bg["x"][0] == 1e3 and bg["x"][-1] == pytest.approx(1e7)
+    assert bg["y"][0] == 10.0 and bg["y"][-1] == pytest.approx(1e-3)  # livetime x FAR
+    assert len(report_mod.ifar_traces(TRIGGERS, livetime=None)) == 1
+    for bad in ({"far": 0.0}, {"far": "1e-3"}, {"far": math.nan}, {"snr": 1.0}, {"far": True}):
+        with pytest.raises(ValueError, match="trigger 1: 'far' must be a positive, finite FAR"):
+            report_mod.ifar_traces([TRIGGERS[0], bad], livetime=1e4)
+    with pytest.raises(ValueError, match="livetime"):
+        report_mod.ifar_traces(TRIGGERS, livetime=-1)
+
+
+def test_ifar_plot_and_trigger_table_render_offline(tmp_path):
+    from scald_monitor.report_config import ReportSpec, TabSpec
+
+    src = tmp_path / "triggers.json"
+    src.write_text(json.dumps({"items": TRIGGERS}))
+    blocks = [{"kind": "ifar", "title": "IFAR <i>", "src": str(src), "items": TRIGGERS, "livetime": 1e4,
+               "layout": {}},
+              {"kind": "trigger_table", "title": "Loudest", "src": str(src), "items": TRIGGERS, "far": 1e-4,
+               "fields": [("time", "GPS"), ("far", "FAR"), ("snr", "SNR")]}]
+    spec = ReportSpec(path=str(tmp_path / "r.yml"), title="T", tabs=[TabSpec(name="Triggers", content=blocks)])
+    (page,) = report_mod.build_report(spec, tmp_path / "out")
+    html = page.read_text()
+    assert "IFAR &lt;i&gt;" in html and 'aria-label="IFAR &lt;i&gt;"' in html
+    assert ">expected background<" in html and ">inverse false alarm rate (s)<" in html
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", html)
+    assert rows == [("103.0", "1e-07", "20.0"), ("101.0", "1e-05", "11.0")]  # FAR <= 1e-4, lowest first
+    assert (tmp_path / "out" / "data" / "triggers.json").exists() and "http" not in html.split("<body", 1)[1]
