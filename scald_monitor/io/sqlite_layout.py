@@ -29,6 +29,11 @@ writer upgrades a format 1 file by creating the two tables):
   ligo-scald's nested per-threshold copies are answered by ``far <= ?``.
 - ``snapshots(measurement, time, data, dims)``: ligo-scald's ``store_snapshot`` data, ``data``/``dims`` the JSON
   strings it keeps in InfluxDB; the newest per measurement is what a reader gets.
+
+Beside them, ``chunk_changes(series, dt, start, seq)`` and the triggers on ``chunks`` that fill it
+(:data:`CHANGES_DDL`): which chunk each commit rewrote, for readers that keep blocks of earlier reads (the
+dashboard's cache, through :class:`.blocks.ChangeFeed`). Triggers live in the file, so every writer of it, whatever
+its version, keeps the log; readers ignore it, so the format number stays. A writer adds both to an older file.
 """
 from __future__ import annotations
 
@@ -73,6 +78,31 @@ CREATE INDEX IF NOT EXISTS triggers_far ON triggers(measurement, far);
 CREATE TABLE IF NOT EXISTS snapshots(measurement TEXT NOT NULL, time REAL NOT NULL, data TEXT NOT NULL,
     dims TEXT NOT NULL, PRIMARY KEY(measurement, time)) WITHOUT ROWID;
 """
+
+#: The change log (``chunk_changes``) of the chunks, and the triggers that keep it. ``seq`` grows with every change
+#: (a chunk's row keeps the seq of its latest change), so "what changed since seq S" is one indexed query; the
+#: table holds at most one row per chunk that ever existed. ``INSERT OR REPLACE INTO chunks`` fires the insert
+#: trigger.
+CHANGES_DDL = """
+CREATE TABLE IF NOT EXISTS chunk_changes(series INTEGER NOT NULL, dt INTEGER NOT NULL, start INTEGER NOT NULL,
+    seq INTEGER NOT NULL, PRIMARY KEY(series, dt, start)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chunk_changes_seq ON chunk_changes(seq);
+CREATE TRIGGER IF NOT EXISTS chunks_changed_insert AFTER INSERT ON chunks BEGIN
+    INSERT OR REPLACE INTO chunk_changes VALUES (NEW.series, NEW.dt, NEW.start,
+        (SELECT IFNULL(MAX(seq), 0) + 1 FROM chunk_changes));
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_changed_update AFTER UPDATE ON chunks BEGIN
+    INSERT OR REPLACE INTO chunk_changes VALUES (OLD.series, OLD.dt, OLD.start,
+        (SELECT IFNULL(MAX(seq), 0) + 1 FROM chunk_changes));
+    INSERT OR REPLACE INTO chunk_changes VALUES (NEW.series, NEW.dt, NEW.start,
+        (SELECT IFNULL(MAX(seq), 0) + 1 FROM chunk_changes));
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_changed_delete AFTER DELETE ON chunks BEGIN
+    INSERT OR REPLACE INTO chunk_changes VALUES (OLD.series, OLD.dt, OLD.start,
+        (SELECT IFNULL(MAX(seq), 0) + 1 FROM chunk_changes));
+END;
+"""
+DDL += CHANGES_DDL
 
 
 def span(dt: int) -> int:

@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, request
 from ..config import Config
 from ..io.schema import NAME_RE
 from . import checks, data, params
-from .cache import ResponseCache
+from .cache import BlockCache, ResponseCache
 from .errors import DATA_CACHE, NO_CACHE, ApiError, json_response, raw_json_response
 from .openapi import openapi_document
 from .readers import Readers, resolve
@@ -24,13 +24,15 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 class ServeState:
-    """What the API keeps per app: the config, the thread-local readers, the shared on-the-spot evaluator."""
+    """What the API keeps per app: the config, the thread-local readers, the shared on-the-spot evaluator, the
+    caches of blocks (:class:`.cache.BlockCache`) and of whole answers (:class:`.cache.ResponseCache`)."""
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.readers = Readers(cfg)
         self.evaluator = checks.Evaluator(cfg)
         self.cache = ResponseCache()
+        self.blocks = BlockCache(cfg.backends, ttl=self.cache.ttl)
 
 
 def state() -> ServeState:
@@ -48,12 +50,13 @@ def _data_route(measurement: str, start: str, end: str, build: Callable[..., Any
     """Parse, resolve the measurement, bind the parameters to its schema, read, answer (or a JSON error).
 
     ``build(store, schema, q, spec, sources)`` makes the body and notes the levels it read in ``sources``, which
-    become the ``X-Scald-Source`` header. Identical requests within the cache's TTL share one answer, header
-    included (and one backend query, even when they arrive together): a dashboard open in many browsers polls the
-    same URLs.
+    become the ``X-Scald-Source`` header. Reads go through the block cache (:class:`.cache.CachedStore`), so
+    windows that differ only at their ends share what they have in common. Identical requests within the answer
+    cache's TTL share one answer, header included (and one backend query, even when they arrive together): a
+    dashboard open in many browsers polls the same URLs; on SQLite only while the file has not changed.
     """
     st = state()
-    key = request.full_path
+    key = request.full_path + "\n" + st.blocks.token(params.backend_name(request.args, st.cfg.backends))
     cached = st.cache.get(key)
     if cached is None and not st.cache.wait_or_lead(key):
         cached = st.cache.get(key)  # the leader's answer, unless it failed (then compute our own)
@@ -66,7 +69,7 @@ def _data_route(measurement: str, start: str, end: str, build: Callable[..., Any
         q = params.parse(request.args, start, end, st.cfg.backends)
         schema, spec, _stored = resolve(st.cfg, st.readers, q.backend, measurement)
         params.bind(q, schema, default_raw=default_raw)
-        store = st.readers.get(q.backend)
+        store = st.blocks.wrap(st.readers.get(q.backend), q.backend)
         sources = data.Sources()
         with st.readers.errors(q.backend):
             body = build(store, schema, q, spec, sources)
@@ -193,6 +196,12 @@ def check_history(check: str):
     return json_response(checks.history(state().cfg, _check_name(check)), cache=NO_CACHE)
 
 
+@bp.get("/stats")
+def stats():
+    """The block cache's counters (hits, misses, hit ratio, bytes held) and the backend reads it made."""
+    return json_response(state().blocks.stats(), cache=NO_CACHE)
+
+
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI 3 description of this API."""
@@ -204,4 +213,4 @@ def openapi():
 def index():
     """A pointer to the description, for someone who types /api into a browser."""
     return json_response({"openapi": "/api/openapi.json", "checks": "/api/checks",
-                          "measurements": "/api/measurements"}, cache="max-age=60")
+                          "measurements": "/api/measurements", "stats": "/api/stats"}, cache="max-age=60")

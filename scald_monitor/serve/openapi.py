@@ -185,6 +185,29 @@ SCHEMAS: dict[str, dict] = {
         "tags": {"type": "array", "items": _STRING}, "tag_key": {"type": "string", "nullable": True},
         "aggregate": {"type": "string", "nullable": True}, "configured": {"type": "boolean"},
         "stored": {"type": "boolean"}}},
+    "Stats": {"type": "object", "required": ["blocks", "backend"], "properties": {
+        "blocks": {"type": "object", "description": "The block cache (reads split into blocks aligned to a multiple "
+                   "of their level, kept in memory; see the README's Dashboard section).", "properties": {
+            "hits": {"type": "integer", "description": "Blocks answered from memory."},
+            "misses": {"type": "integer", "description": "Blocks not in memory (read, or shared with a read in "
+                       "progress)."},
+            "shared": {"type": "integer", "description": "Misses answered by another request's read in progress."},
+            "hit_ratio": {"type": "number", "nullable": True, "description": "hits / (hits + misses); null before "
+                          "the first read."},
+            "held": {"type": "integer", "description": "Blocks in memory."},
+            "bytes": {"type": "integer", "description": "Estimated bytes the blocks take."},
+            "max_bytes": {"type": "integer", "description": "The bound; least recently used blocks go first."},
+            "evictions": {"type": "integer"},
+            "invalidations": {"type": "integer", "description": "Blocks dropped because the SQLite file said they "
+                              "changed."},
+            "refused_fills": {"type": "integer", "description": "Blocks read while a write touched them, used "
+                              "for nothing and not kept."}}},
+        "backend": {"type": "object", "properties": {
+            "reads": {"type": "integer", "description": "Reads the cache made from the backends."},
+            "block_reads": {"type": "integer", "description": "Of which reads of missing blocks."},
+            "uncached_reads": {"type": "integer", "description": "Of which reads spanning too many blocks, made "
+                               "directly."}}},
+        "settings": {"type": "object", "additionalProperties": True}}},
 }
 
 
@@ -297,8 +320,12 @@ def openapi_document(cfg: Any = None) -> dict:
             "parameters": [_ref("backend")],
             "responses": {"200": _json(_array("Measurement"), "The measurements."),
                           "400": _error("Unknown backend."), "503": _error("The backend cannot be read.")}}},
+        "/api/stats": {"get": {
+            "summary": "Counters of the block cache (hit ratio, bytes held) and of the backend reads it made.",
+            "responses": {"200": _json({"$ref": "#/components/schemas/Stats"}, "The counters since start-up.")}}},
         "/api": {"get": {
-            "summary": "Links to this document, the checks and the measurements (also at /api/).",
+            "summary": "Links to this document, the checks, the measurements and the cache counters (also at "
+                       "/api/).",
             "responses": {"200": _json({"type": "object", "additionalProperties": {"type": "string"}},
                                        "Links.")}}},
         "/api/openapi.json": {"get": {
