@@ -13,7 +13,7 @@ setup(
     package_dir={"scald_monitor.web": "web"},
     include_package_data=True,
     package_data={
-        "scald_monitor": ["nagios_templates/*.in"],
+        "scald_monitor": ["nagios_templates/*.in", "schema/*.schema.json"],
         "scald_monitor.web": ["templates/*", "templates/**/*", "static/*", "static/**/*"],
     },
     install_requires=[

@@ -58,6 +58,16 @@ def validate_cmd(config_path: str) -> None:
     click.echo(cfg.summary())
 
 
+@monitor.command("schema")
+@click.option("--report", is_flag=True, help="The schema of `scald report` files instead.")
+def schema_cmd(report: bool) -> None:
+    """Print the configuration's JSON Schema (the document editors validate the YAML with; shipped in the package)."""
+    from .schemawalk import schema_path
+
+    with open(schema_path("report" if report else "config"), encoding="utf-8") as fh:
+        click.echo(fh.read(), nl=False)
+
+
 def _open_backend(cfg, name: str, readonly: bool = False):
     """Open a configured backend, turning any failure into a one-line error and exit 2."""
     from .io import BackendError, connect

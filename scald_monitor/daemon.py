@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any, Iterable
 
-from .config import Config, ConfigError, load
+from .config import Check, Config, ConfigError, load
 from .outputs import OutputError, nagios_cmd, status as status_out
 from .rules.result import CheckStatus, Result
 from .rules.run import evaluate_check
@@ -74,7 +74,7 @@ class Runner:
         except OSError as exc:
             log.error("cannot write the state file %s: %s", self.state.path, exc)
 
-    def _publish(self, name: str, check: dict, status: CheckStatus) -> None:
+    def _publish(self, name: str, check: Check, status: CheckStatus) -> None:
         outputs = self.cfg.outputs
         now = status.result.time
         if outputs.get("status_dir"):
@@ -83,7 +83,7 @@ class Runner:
                 status_out.write_status(outputs["status_dir"], name, doc)
             except OSError as exc:
                 log.error("%s: cannot write status file: %s", name, exc)
-        host = outputs.get("host") or "localhost"
+        host = outputs["host"]
         if outputs.get("nagios_command_file"):
             try:
                 line = nagios_cmd.passive_line(host, name, status, now)
@@ -186,7 +186,7 @@ class Daemon:
         self.scheduler.remove_all_jobs()
         now = _dt.datetime.now(_dt.timezone.utc)
         for name, check in self.runner.cfg.checks.items():
-            interval = float(check["interval"])
+            interval = float(check.interval)
             first = now + _dt.timedelta(seconds=random.uniform(0, min(2.0, interval / 10)))
             self.scheduler.add_job(self._job, IntervalTrigger(seconds=interval, jitter=min(interval / 10, 5.0),
                                                               timezone=_dt.timezone.utc),

@@ -31,10 +31,10 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from .atomic import write_atomic
-from .outputs.status import expiry_seconds, stale_state
+from .outputs.status import expiry_seconds
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from .config import Config
+    from .config import Check, Config
 
 __all__ = [
     "FILES", "FORBIDDEN_NAME_CHARS", "MODES", "NagiosConfigError", "default_mode", "find_plugin",
@@ -140,21 +140,21 @@ def _mode_settings(mode: str) -> str:
     return "\n".join(f"    {key:<23} {value}" for key, value in pairs)
 
 
-def _service(name: str, check: dict, mode: str, interval_length: float, status_ref: str | None) -> str:
+def _service(name: str, check: Check, mode: str, interval_length: float, status_ref: str | None) -> str:
     # The status documents' own expiry (outputs.status.expiry_seconds): the freshness threshold, check_scald's
     # --max-age and the Icinga 2 ttl all say "silent for this long" with the same number.
     seconds = expiry_seconds(check)
     extra = []
     if mode == "passive":
-        command = f"check_scald_stale!{stale_state(check)}!{seconds}"
+        command = f"check_scald_stale!{check.stale_state}!{seconds}"
         extra.append(("freshness_threshold", str(seconds)))
     else:
         command = f"check_scald_status!{status_ref}!{seconds}"
-    if check.get("description"):
-        extra.append(("notes", _notes(check["description"])))
+    if check.description:
+        extra.append(("notes", _notes(check.description)))
     return _template("service.cfg.in").substitute(
-        name=name, check_command=command, check_interval=interval_units(check["interval"], interval_length),
-        max_attempts=int(check.get("max_attempts") or 1),
+        name=name, check_command=command, check_interval=interval_units(check.interval, interval_length),
+        max_attempts=check.max_attempts,
         extra="".join(f"    {key:<23} {value}\n" for key, value in extra),
     )
 
@@ -184,7 +184,7 @@ def render(cfg: "Config", mode: str, plugin: str, *, status_url_base: str | None
         raise NagiosConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     from . import __version__
 
-    host = object_name("host", cfg.outputs.get("host") or "localhost")
+    host = object_name("host", cfg.outputs["host"])
     config_path = _arg(_show(os.path.abspath(cfg.path), relative_to), "configuration file")
     plugin = _arg(_show(plugin, relative_to), "plugin")
     services = []

@@ -259,12 +259,13 @@ def check_mode(opts: dict) -> tuple[int, str]:
     if name not in cfg.checks:
         raise UsageError(f"no check named {name!r} (known: {', '.join(sorted(cfg.checks)) or 'none'})")
     timeout = _seconds(opts, "timeout", 10.0)
-    cfg.checks[name] = dict(cfg.checks[name], timeout=min(timeout, cfg.checks[name].get("timeout") or timeout))
+    cfg.checks[name] = cfg.checks[name].replace(timeout=min(timeout, cfg.checks[name].timeout))
     result = evaluate_check(cfg, name, lite=True)
     return result.state, result.plugin_output()
 
 
 def adhoc_mode(opts: dict) -> tuple[int, str]:
+    from .config import ConfigError, make_check
     from .io import connect
     from .rules.evaluate import evaluate
     from .rules.ranges import RangeError, parse_range
@@ -300,13 +301,15 @@ def adhoc_mode(opts: dict) -> tuple[int, str]:
         if column not in spec.columns:
             raise UsageError(f"{spec.measurement} has no column {column!r} (columns: {', '.join(spec.columns)})")
         tag_filter = _tag_filter(spec, opts["tag"])
-        lookback = _seconds(opts, "lookback", (2 * float(critical)) if heartbeat else 300.0)
-        check = {
-            "name": opts["measurement"], "type": "heartbeat" if heartbeat else "threshold",
-            "column": column, "aggregate": aggregate, "lookback": lookback, "warning": warning,
-            "critical": critical, "per_tag": bool(spec.tags) and not tag_filter, "tags": None,
-            "filter": tag_filter, "units": opts.get("units") or ("s" if heartbeat else ""),
-        }
+        try:
+            check = make_check(opts["measurement"], {
+                "type": "heartbeat" if heartbeat else "threshold", "schema": opts["measurement"],
+                "backend": backend, "column": column, "aggregate": aggregate, "lookback": _seconds(opts, "lookback"),
+                "warning": warning, "critical": critical, "per_tag": bool(spec.tags) and not tag_filter,
+                "units": opts.get("units"),
+            }).replace(tag_filter=tag_filter)
+        except ConfigError as exc:  # what the options above let through but a check cannot take
+            raise UsageError(exc.problems[0].message) from None
         result = evaluate(check, spec, store)
     finally:
         store.close()
@@ -325,7 +328,7 @@ def _schema_for(cfg, store, measurement: str):
         raise UsageError(f"unknown measurement {measurement!r} (not in the configuration nor the store)") from None
 
 
-def _tag_filter(spec, pairs: list[str]) -> dict | None:
+def _tag_filter(spec, pairs: list[str]) -> tuple[tuple[str, str], ...] | None:
     if not pairs:
         return None
     out = {}
@@ -339,7 +342,7 @@ def _tag_filter(spec, pairs: list[str]) -> dict | None:
     missing = [t for t in spec.tags if t not in out]
     if missing:
         raise UsageError(f"--tag must name every tag of {spec.measurement}; missing {', '.join(missing)}")
-    return out
+    return tuple((t, out[t]) for t in spec.tags)
 
 
 # -- entry point -------------------------------------------------------------------------------------------------

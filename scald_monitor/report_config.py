@@ -2,9 +2,10 @@
 
 ligo-scald reads this file with ``yaml.safe_load`` and nothing else: a typo becomes a ``KeyError`` traceback (a plot
 without a saved file: ``KeyError: 'url'``), a missing image a ``FileNotFoundError`` half-way through writing the
-site. Here every problem is collected first, as ``file:line: report.tabs[0].content[2].path: message`` (the same
-format and YAML line tracking as :mod:`scald_monitor.config`), and the referenced data files are opened and checked
-too, so ``scald report`` either writes a complete site or nothing.
+site. Here the file's shape is ``scald_monitor/schema/report.schema.json`` (walked as the main configuration's is,
+with the same ``file:line: report.tabs[0].content[2].path: message`` problems), and the code below checks what a
+schema cannot: the referenced files exist and hold plot or table data, links stay on-site. So ``scald report``
+either writes a complete site or nothing.
 
 The result is a plain normalized structure (:class:`ReportSpec`, blocks as dicts with a ``kind``) holding absolute
 source paths and the parsed plot/table data, ready for :mod:`scald_monitor.report` to render.
@@ -19,30 +20,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import ConfigError, Problem, _close_matches, _describe, _parse, _Validator, read_text
+from . import yamlfile
+from .config import ConfigError, FileCheck, Problem, read_text
+from .schemawalk import INVALID, describe
 from .svgplot import SUPPORTED_TYPES
 
-__all__ = ["BLOCK_KEYS", "ReportSpec", "TabSpec", "load_report", "ConfigError", "Problem"]
+__all__ = ["ReportSpec", "TabSpec", "load_report", "ConfigError", "Problem"]
 
-REPORT_KEYS = ("title", "image", "css", "theme", "detector", "tabs")
-TAB_KEYS = ("name", "url", "content")
-BLOCK_KEYS: dict[str, tuple[str, ...]] = {
-    "header": ("header",),
-    "footer": ("footer",),
-    "description": ("description",),
-    "image": ("path", "url", "title", "caption", "alt"),
-    "image_grid": ("title", "images", "glob", "grid_size", "footer", "visible"),
-    "image_board": ("title", "images", "footer"),
-    "image_pagination": ("title", "images", "glob", "footer", "visible"),
-    "table": ("title", "path", "url", "footer", "visible"),
-    "flat_table": ("title", "columns", "rows", "footer"),
-    "plot": ("title", "path", "url", "data", "layout", "data_options", "options", "footer"),
-    "plot_grid": ("title", "plots", "grid_size", "footer", "visible"),
-}
-THEMES = ("gwdetchar",)
 EXTERNAL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:|//)")  # any scheme (http:, https:, ftp:, file:) or //host
 DATA_URI = re.compile(r"^data:image/[A-Za-z0-9.+-]+(?:;base64)?,", re.IGNORECASE)
-MAX_GRID = 12
 
 KeyPath = tuple
 
@@ -79,62 +65,56 @@ def load_report(path: str, allow_external_links: bool = False) -> ReportSpec:
     ligo-scald looked for them), so configs written by ligo-scald's ``Report.save`` keep working.
     ``allow_external_links`` lets tab ``url``\\ s point off-site; resources (images, data, CSS) never may.
     """
-    doc = _parse(path, read_text(path, "report configuration"))
+    doc = yamlfile.parse(read_text(path, "report configuration"))
     if doc.fatal:
-        problems = [p for p in doc.problems if p.message.startswith("invalid YAML")]
-        if not problems:  # empty or not a mapping: say what a *report* file must hold
-            problems = [Problem(path, 1, "", "expected a mapping with one key, report: {title, tabs: [...]}; "
-                                             f"got {_describe(doc.data)}")]
-        raise ConfigError(problems)
-    checker = _ReportChecker(path, doc, allow_external_links)
-    spec = checker.run()
-    if checker.problems:
-        raise ConfigError(sorted(checker.problems, key=lambda p: p.line or 0))
-    assert spec is not None
-    return spec
+        raise ConfigError(Problem(path, line, "", message) for line, _, message in doc.errors)
+    if not isinstance(doc.data, dict):  # empty or not a mapping: say what a *report* file must hold
+        raise ConfigError([Problem(path, 1, "", "expected a mapping with one key, report: {title, tabs: [...]}; "
+                                   f"got {describe(doc.data)}")])
+    return _Report(path, doc, allow_external_links).run()
 
 
-class _ReportChecker(_Validator):
-    """The report section, block by block; reuses the main config's line tracking and message helpers."""
+class _Report(FileCheck):
+    """The code after the walk: files, their data, links; then the ReportSpec."""
 
-    def __init__(self, file: str, doc, allow_external_links: bool) -> None:
-        super().__init__(file, doc)
+    def __init__(self, file: str, doc: yamlfile.Document, allow_external_links: bool) -> None:
+        super().__init__(file, doc, "report")
         self.allow_external_links = allow_external_links
         self.sources: list[tuple[KeyPath, Any, str]] = []  # (key path, file or glob matches, subdir): report.yml
 
-    # ---- generic -----------------------------------------------------------------------------------------------
+    def run(self) -> ReportSpec:
+        data = self.walker.walk(self.walker.root, self.doc.data)
+        root = data.get("report")
+        p = ("report",)
+        spec = None
+        if isinstance(root, dict):
+            image = self.local_file(p + ("image",), root["image"], "the logo image") if root.get("image") else None
+            css = self.local_file(p + ("css",), root["css"], "the stylesheet") if root.get("css") else None
+            raw_tabs = root.get("tabs") if isinstance(root.get("tabs"), list) else []
+            tabs = [tab for tab in (self.tab(p + ("tabs", i), t) for i, t in enumerate(raw_tabs)) if tab]
+            if tabs and len(tabs) == len(raw_tabs) and not any(t.content is not None for t in tabs):
+                self.report(p + ("tabs",), "no tab has content: at least one tab needs content: [...] (it becomes "
+                            "index.html)")
+            spec = ReportSpec(path=self.file, title=root.get("title") or "", tabs=tabs, image=image, css=css,
+                              theme=root.get("theme"), detector=root.get("detector"), raw=self.doc.data,
+                              sources=self.sources, extra={k: v for k, v in self.doc.data["report"].items()
+                                                           if k not in self.define("report")["properties"]})
+        self.raise_problems()
+        assert spec is not None
+        return spec
 
-    def text(self, path: KeyPath, value: Any, what: str = "text") -> str | None:
-        """Any scalar as text (YAML turns ``header: 2024`` into a number; that is still a fine header)."""
-        if isinstance(value, (dict, list)) or value is None:
-            self.expect(path, value, what)
-            return None
-        return str(value).lower() if isinstance(value, bool) else str(value)
-
-    def opt_text(self, path: KeyPath, entry: dict, key: str) -> str | None:
-        return self.text(path + (key,), entry[key]) if entry.get(key) is not None else None
-
-    def flag(self, path: KeyPath, entry: dict, key: str, default: bool) -> bool:
-        if entry.get(key) is None:
-            return default
-        value = self.boolean(path + (key,), entry[key])
-        return default if value is None else value
-
-    def grid_size(self, path: KeyPath, entry: dict, default: int) -> int:
-        if entry.get("grid_size") is None:
-            return default
-        return self.integer(path + ("grid_size",), entry["grid_size"], 1, MAX_GRID) or default
+    # ---- files -------------------------------------------------------------------------------------------------
 
     def local_file(self, path: KeyPath, value: Any, what: str) -> str | None:
         """An existing local file: relative to the config file's directory, else to the current directory."""
-        text = self.string(path, value, f"the path of {what} (a string)")
-        if text is None:
+        if not isinstance(value, str) or not value.strip():
+            self.expect(path, value, f"the path of {what} (a string)")
             return None
-        if EXTERNAL.match(text):
-            self.report(path, f"{text!r} is a URL: an offline report cannot fetch {what}; download it and give "
+        if EXTERNAL.match(value):
+            self.report(path, f"{value!r} is a URL: an offline report cannot fetch {what}; download it and give "
                               "its local path")
             return None
-        text = os.path.expanduser(text)
+        text = os.path.expanduser(value)
         candidates = [text] if os.path.isabs(text) else [os.path.join(self.base_dir, text), os.path.abspath(text)]
         for candidate in candidates:
             if os.path.isfile(candidate):
@@ -146,20 +126,13 @@ class _ReportChecker(_Validator):
                 self.sources.append((path, found, sub))
                 return found
         where = " or ".join(dict.fromkeys(os.path.dirname(c) or "." for c in candidates))
-        self.report(path, f"{what} {text!r} not found (looked in {where})")
+        self.report(path, f"{what} {value!r} not found (looked in {where})")
         return None
 
-    def source(self, path: KeyPath, entry: dict, what: str, required: bool = True) -> str | None:
-        """``path:`` or a local relative ``url:`` (ligo-scald's two ways of naming a file)."""
-        if entry.get("path") is not None:
-            if entry.get("url") is not None:
-                self.report(path + ("url",), "give either path or url, not both", at="key")
-            return self.local_file(path + ("path",), entry["path"], what)
-        if entry.get("url") is not None:
-            return self.local_file(path + ("url",), entry["url"], what)
-        if required:
-            self.report(path, f"required: path (a local file) for {what}", at="key")
-        return None
+    def source(self, path: KeyPath, entry: dict, what: str) -> tuple[KeyPath, str | None]:
+        """``path:`` or a local relative ``url:`` (ligo-scald's two ways of naming a file): its key path and file."""
+        key = path + ("path" if entry.get("path") is not None else "url",)
+        return key, self.local_file(key, entry[key[-1]], what) if entry.get(key[-1]) is not None else None
 
     def read_json(self, path: KeyPath, src: str) -> Any:
         try:
@@ -171,247 +144,96 @@ class _ReportChecker(_Validator):
             self.report(path, f"{src}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
         return None
 
-    # ---- the file ----------------------------------------------------------------------------------------------
+    # ---- tabs and blocks ---------------------------------------------------------------------------------------
 
-    def run(self) -> ReportSpec | None:
-        self.known_keys((), self.data, ("report",))
-        if "report" not in self.data:
-            self.report(("report",), "required: the report section {title, tabs: [...]}", at="key")
+    def tab(self, path: KeyPath, entry: Any) -> TabSpec | None:
+        if not isinstance(entry, dict):
             return None
-        root = self.mapping(("report",), self.data["report"], "a mapping {title, tabs, ...}", allow_null=False)
-        if root is None:
-            return None
-        p = ("report",)
-        self.known_keys(p, root, REPORT_KEYS, typos_only=True)
-        title = self.opt_text(p, root, "title") or ""
-        image = self.local_file(p + ("image",), root["image"], "the logo image") if root.get("image") else None
-        css = self.local_file(p + ("css",), root["css"], "the stylesheet") if root.get("css") else None
-        theme = self.choice(p + ("theme",), root["theme"], THEMES) if root.get("theme") is not None else None
-        detector = self.opt_text(p, root, "detector")
-        tabs = self.tabs(p + ("tabs",), root)
-        extra = {k: v for k, v in root.items() if k not in REPORT_KEYS}
-        if self.problems:
-            return None
-        return ReportSpec(path=self.file, title=title, tabs=tabs, image=image, css=css, theme=theme,
-                          detector=detector, extra=extra, raw=self.data, sources=self.sources)
-
-    def tabs(self, path: KeyPath, root: dict) -> list[TabSpec]:
-        value = root.get("tabs")
-        if value is None:
-            self.report(path, "required: a list of tabs, each {name, content: [...]} or {name, url}", at="key")
-            return []
-        if not isinstance(value, list) or not value:
-            self.expect(path, value, "a non-empty list of tabs {name, content: [...]} or {name, url}")
-            return []
-        tabs = []
-        for i, raw in enumerate(value):
-            tab = self.tab(path + (i,), raw)
-            if tab is not None:
-                tabs.append(tab)
-        if tabs and len(tabs) == len(value) and not any(t.content is not None for t in tabs):
-            self.report(path, "no tab has content: at least one tab needs content: [...] (it becomes index.html)")
-        return tabs
-
-    def tab(self, path: KeyPath, raw: Any) -> TabSpec | None:
-        entry = self.mapping(path, raw, "a mapping {name, content: [...]} or {name, url}", allow_null=False)
-        if entry is None:
-            return None
-        self.known_keys(path, entry, TAB_KEYS)
-        name = self.text(path + ("name",), entry["name"], "a tab name") if entry.get("name") is not None else None
-        if entry.get("name") is None:
-            self.report(path + ("name",), "required: the tab's name (shown in the navbar)", at="key")
-        has_url, has_content = entry.get("url") is not None, "content" in entry
-        if has_url and has_content:
-            self.report(path + ("url",), "a tab has either url (a link) or content (a page), not both", at="key")
-            return None
-        if has_url:
-            url = self.tab_url(path + ("url",), entry["url"])
-            return TabSpec(name=name, url=url) if name is not None and url is not None else None
-        if not has_content:
-            self.report(path + ("content",), "required: content (a list of blocks) or url (a link)", at="key")
-            return None
-        content = self.blocks(path + ("content",), entry["content"])
-        return TabSpec(name=name, content=content) if name is not None else None
-
-    def tab_url(self, path: KeyPath, value: Any) -> str | None:
-        url = self.string(path, value, "a URL (string)")
-        if url is None:
-            return None
+        name, url = entry.get("name"), entry.get("url")
+        if not isinstance(url, str):
+            content = entry.get("content") if isinstance(entry.get("content"), list) else []
+            blocks = [self.block(path + ("content", i), b) for i, b in enumerate(content)]
+            return None if self.bad(path) else TabSpec(name=name, content=[b for b in blocks if b is not None])
         if EXTERNAL.match(url) and not self.allow_external_links:
-            self.report(path, f"{url!r} links off-site: the report is meant to work offline; use a relative link, "
-                              "or pass --allow-external-links to keep it")
+            self.report(path + ("url",), f"{url!r} links off-site: the report is meant to work offline; use a "
+                        "relative link, or pass --allow-external-links to keep it")
             return None
-        return url
+        return TabSpec(name=name, url=url)
 
-    # ---- blocks ------------------------------------------------------------------------------------------------
-
-    def blocks(self, path: KeyPath, value: Any) -> list[dict]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.expect(path, value, "a list of content blocks")
-            return []
-        out = []
-        for i, raw in enumerate(value):
-            block = self.block(path + (i,), raw)
-            if block is not None:
-                out.append(block)
-        return out
-
-    def block(self, path: KeyPath, raw: Any, kind: str | None = None) -> dict | None:
-        entry = self.mapping(path, raw, "a content block {name: header|description|plot|..., ...}",
-                             allow_null=False)
-        if entry is None:
+    def block(self, path: KeyPath, entry: Any) -> dict | None:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             return None
-        if kind is None:
-            kind = entry.get("name")
-            if kind is None:
-                self.report(path + ("name",), f"required: the block type, one of: {', '.join(BLOCK_KEYS)}",
-                            at="key")
-                return None
-            if kind not in BLOCK_KEYS:
-                hint = _close_matches(str(kind), list(BLOCK_KEYS), n=1)
-                message = f"unknown block type {kind!r} (expected one of: {', '.join(BLOCK_KEYS)})"
-                if hint:
-                    message += f" (did you mean {hint[0]!r}?)"
-                self.report(path + ("name",), message)
-                return None
-        self.known_keys(path, {k: v for k, v in entry.items() if k != "name"}, BLOCK_KEYS[kind], typos_only=True)
-        return getattr(self, f"block_{kind}")(path, entry)
-
-    def block_header(self, path: KeyPath, entry: dict) -> dict | None:
-        return self._text_block(path, entry, "header")
-
-    def block_footer(self, path: KeyPath, entry: dict) -> dict | None:
-        return self._text_block(path, entry, "footer")
-
-    def block_description(self, path: KeyPath, entry: dict) -> dict | None:
-        return self._text_block(path, entry, "description")
-
-    def _text_block(self, path: KeyPath, entry: dict, kind: str) -> dict | None:
-        if entry.get(kind) is None:
-            self.report(path + (kind,), f"required: the {kind} text", at="key")
+        kind = entry["name"]
+        built = getattr(self, f"block_{kind}", None)
+        out = built(path, entry) if built else {"kind": kind, "text": entry.get(kind)}
+        if out is None or self.bad(path):
             return None
-        text = self.text(path + (kind,), entry[kind])
-        return None if text is None else {"kind": kind, "text": text}
+        return {"kind": kind, **{k: v for k, v in entry.items() if k not in ("name", "path", "url", "data")}, **out}
 
     def image(self, path: KeyPath, raw: Any) -> dict | None:
         """One image: a path string, or {path|url, title, caption, alt}; ``data:image/...`` URIs are kept."""
         if isinstance(raw, str):
-            src = self.local_file(path, raw, "the image")
-            return None if src is None else {"kind": "image", "src": src, "inline": None, "title": None,
-                                             "caption": None, "alt": None}
-        entry = self.mapping(path, raw, "an image path or a mapping {path, title}", allow_null=False)
-        if entry is None:
+            raw = {"path": raw}
+            key, src = path, self.local_file(path, raw["path"], "the image")
+        elif not isinstance(raw, dict):
             return None
-        url = entry.get("url")
-        if isinstance(url, str) and DATA_URI.match(url) and entry.get("path") is None:
-            src, inline = None, url
+        elif isinstance(raw.get("url"), str) and DATA_URI.match(raw["url"]) and raw.get("path") is None:
+            return {"kind": "image", "src": None, "inline": raw["url"], "title": raw.get("title"),
+                    "caption": raw.get("caption"), "alt": raw.get("alt")}
         else:
-            src, inline = self.source(path, entry, "the image"), None
-            if src is None:
-                return None
-        return {"kind": "image", "src": src, "inline": inline, "title": self.opt_text(path, entry, "title"),
-                "caption": self.opt_text(path, entry, "caption"), "alt": self.opt_text(path, entry, "alt")}
+            key, src = self.source(path, raw, "the image")
+        if src is None:
+            return None
+        return {"kind": "image", "src": src, "inline": None, "title": raw.get("title"), "caption": raw.get("caption"),
+                "alt": raw.get("alt")}
 
     def block_image(self, path: KeyPath, entry: dict) -> dict | None:
         return self.image(path, entry)
 
-    def images(self, path: KeyPath, entry: dict, allow_glob: bool = True) -> list[dict]:
-        out = []
-        value = entry.get("images")
-        if value is not None:
-            if not isinstance(value, list):
-                self.expect(path + ("images",), value, "a list of images (paths or {path, title})")
-            else:
-                for i, raw in enumerate(value):
-                    image = self.image(path + ("images", i), raw)
-                    if image is not None:
-                        out.append(image)
-        if allow_glob and entry.get("glob") is not None:
-            pattern = self.string(path + ("glob",), entry["glob"], "a glob pattern (string)")
-            if pattern is not None:
-                full = os.path.join(self.base_dir, os.path.expanduser(pattern))
-                matches = sorted(f for f in globmod.glob(full) if os.path.isfile(f))
-                if not matches:
-                    self.report(path + ("glob",), f"no file matches {pattern!r} (in {self.base_dir})")
-                self.sources.append((path + ("glob",), matches, "images"))
-                out.extend({"kind": "image", "src": f, "inline": None, "title": None, "caption": None, "alt": None}
-                           for f in matches)
-        if value is None and entry.get("glob") is None:
-            self.report(path + ("images",), "required: images (a list of paths)" +
-                        (" or glob (a pattern)" if allow_glob else ""), at="key")
-        return out
+    def images(self, path: KeyPath, entry: dict) -> list[dict]:
+        out = [self.image(path + ("images", i), raw) for i, raw in enumerate(entry.get("images") or [])]
+        pattern = entry.get("glob")
+        if isinstance(pattern, str):
+            full = os.path.join(self.base_dir, os.path.expanduser(pattern))
+            matches = sorted(f for f in globmod.glob(full) if os.path.isfile(f))
+            if not matches:
+                self.report(path + ("glob",), f"no file matches {pattern!r} (in {self.base_dir})")
+            self.sources.append((path + ("glob",), matches, "images"))
+            out += [{"kind": "image", "src": f, "inline": None, "title": None, "caption": None, "alt": None}
+                    for f in matches]
+        return [im for im in out if im is not None]
 
-    def block_image_grid(self, path: KeyPath, entry: dict) -> dict | None:
-        return {"kind": "image_grid", "title": self.opt_text(path, entry, "title"), "images": self.images(path, entry),
-                "grid_size": self.grid_size(path, entry, 6), "footer": self.opt_text(path, entry, "footer"),
-                "visible": self.flag(path, entry, "visible", True)}
+    def block_image_grid(self, path: KeyPath, entry: dict) -> dict:
+        return {"images": self.images(path, entry)}
 
-    def block_image_pagination(self, path: KeyPath, entry: dict) -> dict | None:
-        return {"kind": "image_pagination", "title": self.opt_text(path, entry, "title"),
-                "images": self.images(path, entry), "footer": self.opt_text(path, entry, "footer"),
-                "visible": self.flag(path, entry, "visible", True)}
+    block_image_pagination = block_image_grid
 
-    def block_image_board(self, path: KeyPath, entry: dict) -> dict | None:
-        rows = []
-        value = entry.get("images")
-        if not isinstance(value, list):
-            self.expect(path + ("images",), value, "a list of rows, each a list of image paths")
-            value = []
-        for i, row in enumerate(value):
-            if not isinstance(row, list):
-                self.expect(path + ("images", i), row, "a row: a list of image paths")
-                continue
-            images = [self.image(path + ("images", i, j), raw) for j, raw in enumerate(row)]
-            rows.append([im for im in images if im is not None])
-        return {"kind": "image_board", "title": self.opt_text(path, entry, "title"), "rows": rows,
-                "footer": self.opt_text(path, entry, "footer")}
+    def block_image_board(self, path: KeyPath, entry: dict) -> dict:
+        rows = [[self.image(path + ("images", i, j), raw) for j, raw in enumerate(row)]
+                for i, row in enumerate(entry.get("images") or []) if isinstance(row, list)]
+        return {"rows": [[im for im in row if im is not None] for row in rows]}
 
     def block_flat_table(self, path: KeyPath, entry: dict) -> dict | None:
-        columns = entry.get("columns")
-        if not isinstance(columns, list) or not columns:
-            if columns is None:
-                self.report(path + ("columns",), "required: the column names (a list)", at="key")
-            else:
-                self.expect(path + ("columns",), columns, "a non-empty list of column names")
+        names, rows = entry.get("columns"), []
+        if not isinstance(names, list) or not isinstance(entry.get("rows"), list):
             return None
-        names = [self.text(path + ("columns", i), c, "a column name") or "" for i, c in enumerate(columns)]
-        rows_in = entry.get("rows")
-        if rows_in is None:
-            self.report(path + ("rows",), "required: the rows (a list of lists)", at="key")
-            return None
-        if not isinstance(rows_in, list):
-            self.expect(path + ("rows",), rows_in, "a list of rows (each a list of values)")
-            return None
-        rows = []
-        for i, row in enumerate(rows_in):
-            rpath = path + ("rows", i)
+        for i, row in enumerate(entry["rows"]):
             if not isinstance(row, list):
-                self.expect(rpath, row, f"a row: a list of {len(names)} values")
-                continue
-            if len(row) != len(names):
-                self.report(rpath, f"row has {len(row)} value(s) but there are {len(names)} columns")
-                continue
-            rows.append([_cell(v) for v in row])
-        return {"kind": "flat_table", "title": self.opt_text(path, entry, "title"), "columns": names, "rows": rows,
-                "footer": self.opt_text(path, entry, "footer")}
+                self.expect(path + ("rows", i), row, f"a row: a list of {len(names)} values")
+            elif len(row) != len(names):
+                self.report(path + ("rows", i), f"row has {len(row)} value(s) but there are {len(names)} columns")
+            else:
+                rows.append([_cell(v) for v in row])
+        return {"rows": rows}
 
     def block_table(self, path: KeyPath, entry: dict) -> dict | None:
-        src = self.source(path, entry, "the table data (JSON)")
-        if src is None:
-            return None
-        key = path + ("path" if entry.get("path") is not None else "url",)
-        data = self.read_json(key, src)
-        if data is None:
-            return None
-        table = self.table_data(key, src, data)
+        key, src = self.source(path, entry, "the table data (JSON)")
+        data = self.read_json(key, src) if src is not None else None
+        table = self.table_data(key, src, data) if data is not None else None
         if table is None:
             return None
         fields, items = table
-        return {"kind": "table", "title": self.opt_text(path, entry, "title"), "src": src, "fields": fields,
-                "rows": [[_cell(item.get(k)) for k, _ in fields] for item in items],
-                "footer": self.opt_text(path, entry, "footer"), "visible": self.flag(path, entry, "visible", True)}
+        return {"src": src, "fields": fields, "rows": [[_cell(item.get(k)) for k, _ in fields] for item in items]}
 
     def table_data(self, key: KeyPath, src: str, data: Any) -> tuple[list[tuple[str, str]], list[dict]] | None:
         """ligo-scald's table JSON ``{"items": [{...}], "fields": [name | {key, label}]}`` (or just the items)."""
@@ -448,66 +270,34 @@ class _ReportChecker(_Validator):
 
     def block_plot(self, path: KeyPath, entry: dict) -> dict | None:
         """A plot: traces from a JSON file (path/url) or inline (data); layout never shared between plots."""
-        has_data = entry.get("data") is not None
-        if has_data and (entry.get("path") is not None or entry.get("url") is not None):
-            self.report(path + ("data",), "give the traces either inline (data) or in a file (path), not both",
-                        at="key")
-            return None
-        if not has_data and entry.get("path") is None and entry.get("url") is None:
-            self.report(path, "required: path (a JSON file of traces) or data (the traces inline); "
-                              "ligo-scald's Plot.save() writes the file", at="key")
-            return None
         src = None
-        if has_data:
-            key, traces_in, where = path + ("data",), entry["data"], "data"
+        if entry.get("data") is not None:
+            key, traces, where = path + ("data",), entry["data"], "data"
         else:
-            src = self.source(path, entry, "the plot data (JSON)")
-            if src is None:
-                return None
-            key = path + ("path" if entry.get("path") is not None else "url",)
-            traces_in, where = self.read_json(key, src), src
-            if traces_in is None:
-                return None
-        traces = self.traces(key, where, traces_in)
-        layout = self.mapping(path + ("layout",), entry.get("layout"))
-        data_options = self.mapping(path + ("data_options",), entry.get("data_options"))
-        self.mapping(path + ("options",), entry.get("options"))
-        if traces is None or layout is None or data_options is None:
+            key, src = self.source(path, entry, "the plot data (JSON)")
+            traces, where = (self.read_json(key, src), src) if src is not None else (None, None)
+        traces = self.traces(key, where, traces) if traces is not None else None
+        layout, data_options = entry.get("layout") or {}, entry.get("data_options") or {}
+        if traces is None or INVALID in (layout, data_options):
             return None
-        return {"kind": "plot", "title": self.opt_text(path, entry, "title"), "src": src,
-                "traces": apply_data_options(traces, data_options), "layout": copy.deepcopy(layout),
-                "footer": self.opt_text(path, entry, "footer")}
+        return {"src": src, "traces": apply_data_options(traces, data_options), "layout": copy.deepcopy(layout)}
 
     def traces(self, key: KeyPath, where: str, value: Any) -> list[dict] | None:
         if isinstance(value, dict):  # a single trace, as some writers save it
             value = [value]
         if not isinstance(value, list):
-            self.report(key, f"{where}: expected a list of traces [{{x: [...], y: [...]}}], got {_describe(value)}")
+            self.report(key, f"{where}: expected a list of traces [{{x: [...], y: [...]}}], got {describe(value)}")
             return None
-        ok = True
-        for i, trace in enumerate(value):
-            problem = _trace_problem(trace)
+        problems = [(i, _trace_problem(trace)) for i, trace in enumerate(value)]
+        for i, problem in problems:
             if problem:
                 self.report(key, f"{where}: trace {i}: {problem}")
-                ok = False
-        return copy.deepcopy(value) if ok else None
+        return copy.deepcopy(value) if not any(p for _, p in problems) else None
 
-    def block_plot_grid(self, path: KeyPath, entry: dict) -> dict | None:
-        value = entry.get("plots")
-        if not isinstance(value, list) or not value:
-            self.expect(path + ("plots",), value, "a non-empty list of plots {title, path, layout, ...}")
-            return None
-        plots = []
-        for i, raw in enumerate(value):
-            if isinstance(raw, dict) and raw.get("name") not in (None, "plot"):
-                self.report(path + ("plots", i, "name"), "a plot_grid holds plots only (name: plot)")
-                continue
-            plot = self.block(path + ("plots", i), raw, kind="plot")
-            if plot is not None:
-                plots.append(plot)
-        return {"kind": "plot_grid", "title": self.opt_text(path, entry, "title"), "plots": plots,
-                "grid_size": self.grid_size(path, entry, 2), "footer": self.opt_text(path, entry, "footer"),
-                "visible": self.flag(path, entry, "visible", True)}
+    def block_plot_grid(self, path: KeyPath, entry: dict) -> dict:
+        plots = [self.block(path + ("plots", i), {**raw, "name": "plot"})
+                 for i, raw in enumerate(entry.get("plots") or []) if isinstance(raw, dict)]
+        return {"plots": [p for p in plots if p is not None]}
 
 
 def _cell(value: Any) -> str:
@@ -524,14 +314,14 @@ def _cell(value: Any) -> str:
 def _trace_problem(trace: Any) -> str | None:
     """What is wrong with one plotly trace, or None."""
     if not isinstance(trace, dict):
-        return f"expected an object {{x: [...], y: [...]}}, got {_describe(trace)}"
+        return f"expected an object {{x: [...], y: [...]}}, got {describe(trace)}"
     kind = trace.get("type") or "scatter"
     if kind not in SUPPORTED_TYPES:
         return f"trace type {kind!r} is not supported (supported: {', '.join(SUPPORTED_TYPES)})"
     for axis in ("x", "y"):
         values = trace.get(axis)
         if values is not None and (not isinstance(values, list) or any(isinstance(v, (dict, list)) for v in values)):
-            return f"{axis} must be a list of numbers (or labels), got {_describe(values)}"
+            return f"{axis} must be a list of numbers (or labels), got {describe(values)}"
     if kind == "heatmap":
         z = trace.get("z")
         if not isinstance(z, list) or not all(isinstance(row, list) for row in z):

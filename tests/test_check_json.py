@@ -14,18 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from scald_monitor.config import make_check
 from scald_monitor.outputs.status import status_document, unknown_document, write_status
 from scald_monitor.rules.result import CRITICAL, OK, UNKNOWN, WARNING, CheckStatus, Perf, Result, TagResult
 
-THRESHOLD = {
-    "type": "threshold", "interval": 60, "expiry": None, "stale_state": None, "description": "",
-    "warning": "~:10", "critical": "~:20", "units": "s", "aggregate": "max", "column": "data", "lookback": 300,
-    "per_tag": True,
-}
-HEARTBEAT = {
-    "type": "heartbeat", "interval": 30, "expiry": None, "stale_state": None, "description": "",
-    "warning": 60, "critical": 180, "units": "s",
-}
+THRESHOLD = make_check("thresh", {
+    "type": "threshold", "schema": "latency", "interval": 60, "warning": "~:10", "critical": "~:20", "units": "s",
+    "aggregate": "max", "column": "data", "lookback": 300, "per_tag": True,
+})
+HEARTBEAT = make_check("beat", {"type": "heartbeat", "schema": "latency", "interval": 30, "warning": 60,
+                                "critical": 180})
 LEAP_LIST = "/usr/share/zoneinfo/leap-seconds.list"
 
 
@@ -95,11 +93,11 @@ def test_expired_documents_report_the_stale_state(tmp_path, check_json):
     cases = [
         ("thresh", THRESHOLD, UNKNOWN),
         ("beat", HEARTBEAT, CRITICAL),
-        ("custom", {**THRESHOLD, "stale_state": 1, "expiry": 600}, WARNING),
+        ("custom", THRESHOLD.replace(stale_state=1, expiry=600), WARNING),
     ]
     paths = []
     for name, check, _ in cases:
-        expiry = check["expiry"] or 3 * check["interval"]
+        expiry = check.expiry
         created = time.time() - expiry - 30  # written by a daemon that stopped EXPIRY + 30 s ago
         paths.append(write_status(str(tmp_path / "status"), name,
                                   status_document(make_status(OK, name), check, created)))

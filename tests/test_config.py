@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from scald_monitor.cli import monitor
 from scald_monitor.config import (
+    Check,
     Config,
     ConfigError,
     Problem,
@@ -77,13 +78,12 @@ def test_quickstart_loads_and_is_normalized():
     assert cfg.schemas["latency"].extra == {}
 
     hb = cfg.checks["latency_heartbeat"]
-    assert (hb["type"], hb["warning"], hb["critical"], hb["lookback"], hb["units"]) == ("heartbeat", 15, 30, 60, "s")
-    assert hb["tags"] == ["0000", "0001", "0002", "0003"] and hb["per_tag"] is True
+    assert isinstance(hb, Check)
+    assert (hb.type, hb.warning, hb.critical, hb.lookback, hb.units) == ("heartbeat", 15, 30, 60, "s")
+    assert hb.tags == ("0000", "0001", "0002", "0003") and hb.per_tag is True
     rng = cfg.checks["range_bns"]
-    assert (rng["warning"], rng["critical"], rng["aggregate"], rng["lookback"], rng["units"]) == (
-        "100:", "60:", "min", 300, "Mpc",
-    )
-    assert cfg.checks["snr_max"]["column"] == "snr"
+    assert (rng.warning, rng.critical, rng.aggregate, rng.lookback, rng.units) == ("100:", "60:", "min", 300, "Mpc")
+    assert cfg.checks["snr_max"].column == "snr"
     assert cfg.outputs == {
         "status_dir": str(EXAMPLES / "var" / "status"),
         "state_file": str(EXAMPLES / "var" / "state.json"),
@@ -104,15 +104,11 @@ def test_ligo_scald_style_loads_and_translates_nagios():
     assert cfg.schemas["far"].tags == () and cfg.schemas["far"].tag_key is None
 
     hb = cfg.checks["latency"]
-    assert {k: hb[k] for k in ("type", "schema", "lookback", "critical", "source")} == {
-        "type": "heartbeat", "schema": "latency", "lookback": 180, "critical": 180, "source": "nagios",
-    }
+    assert (hb.type, hb.schema, hb.lookback, hb.critical, hb.source) == ("heartbeat", "latency", 180, 180, "nagios")
     th = cfg.checks["snr"]
-    assert {k: th[k] for k in ("type", "schema", "lookback", "aggregate", "critical", "warning", "units")} == {
-        "type": "threshold", "schema": "snr", "lookback": 600, "aggregate": "max", "critical": "~:50",
-        "warning": None, "units": "",
-    }
-    assert th["tags"] == ["0000", "0001", "0002"]
+    assert (th.type, th.schema, th.lookback, th.aggregate, th.critical, th.warning, th.units) == (
+        "threshold", "snr", 600, "max", "~:50", None, "")
+    assert th.tags == ("0000", "0001", "0002")
     assert cfg.dashboard["nagios"]["snr"]["alert_settings"]["threshold"] == 50
 
 
@@ -249,8 +245,8 @@ def test_numeric_strings_are_accepted(tmp_path):
           c: {type: threshold, schema: s, critical: 1e-21, lookback: 3e2}
     """))
     assert cfg.schemas["s"].extra == {"default": 10000.0, "ybin_start": 0.001}
-    assert cfg.checks["c"]["lookback"] == 300.0
-    assert cfg.checks["c"]["critical"] == "1e-21"
+    assert cfg.checks["c"].lookback == 300.0
+    assert cfg.checks["c"].critical == "1e-21"
 
 
 # ------------------------------------------------------------------------------------------------ backends
@@ -259,7 +255,7 @@ def test_numeric_strings_are_accepted(tmp_path):
 def test_default_backend_when_section_missing(tmp_path):
     cfg = load(write(tmp_path, MINIMAL))
     assert cfg.backends == {"default": {"backend": "sqlite", "path": str(tmp_path / "scald.sqlite")}}
-    assert cfg.checks["lat"]["backend"] == "default"
+    assert cfg.checks["lat"].backend == "default"
 
 
 def test_backend_paths_and_defaults(tmp_path):
@@ -362,19 +358,20 @@ def test_check_defaults(tmp_path):
             stale_state: UNKNOWN
     """))
     hb, th, full = cfg.checks["hb"], cfg.checks["th"], cfg.checks["full"]
-    assert hb == {
-        "name": "hb", "type": "heartbeat", "schema": "tagged", "source": "checks", "backend": "default",
-        "column": "data", "warning": None, "critical": 120, "warning_reset": None, "critical_reset": None,
-        "aggregate": None, "lookback": 240, "per_tag": True, "tags": None, "units": "s", "interval": 60,
-        "max_attempts": 1, "for": 0, "timeout": None, "expiry": None, "description": "", "stale_state": None,
-        "forget_after": 86400,
-    }
-    assert (th["warning"], th["critical"], th["aggregate"], th["lookback"], th["per_tag"]) == (
-        "50", "@0", "max", 300, False,
+    # every default applied once, here: timeout min(interval, 30), expiry 3 × interval, stale state by type
+    assert hb == Check(
+        name="hb", type="heartbeat", schema="tagged", source="checks", backend="default", column="data",
+        warning=None, critical=120, warning_reset=None, critical_reset=None, aggregate=None, lookback=240,
+        per_tag=True, tags=None, tag_filter=None, units="s", interval=60, max_attempts=1, hold=0, timeout=30,
+        expiry=180, description="", stale_state=2, forget_after=86400,
     )
-    assert full["tags"] == ["0001", "2"] and full["stale_state"] == 3 and full["per_tag"] is False
-    assert (full["warning_reset"], full["critical_reset"]) == ("~:0.5", "~:1.5")
-    assert (full["for"], full["max_attempts"], full["interval"], full["timeout"]) == (30, 3, 10, 5)
+    assert hb.settings()["for"] == 0 and "hold" not in hb.settings() and "name" not in hb.settings()
+    assert (th.warning, th.critical, th.aggregate, th.lookback, th.per_tag, th.stale_state, th.forget_after) == (
+        "50", "@0", "max", 300, False, 3, None,
+    )
+    assert full.tags == ("0001", "2") and full.stale_state == 3 and full.per_tag is False
+    assert (full.warning_reset, full.critical_reset) == ("~:0.5", "~:1.5")
+    assert (full.hold, full.max_attempts, full.interval, full.timeout, full.expiry) == (30, 3, 10, 5, 600)
 
 
 def test_check_problems(tmp_path):
@@ -714,7 +711,7 @@ def test_forget_after(tmp_path):
         checks:
           hb: {type: heartbeat, schema: tagged, critical: 120, forget_after: 3600}
     """))
-    assert cfg.checks["hb"]["forget_after"] == 3600
+    assert cfg.checks["hb"].forget_after == 3600
     path = write(tmp_path, """
         schemas:
           tagged: {column: data, tag: job}

@@ -86,7 +86,7 @@ def _write(writer: str, influxd, db: str, n: float = N) -> None:
 def _outcome(cfg, store) -> dict[str, tuple[int, dict[str, int], list[str], str]]:
     out = {}
     for name, check in cfg.checks.items():
-        r = evaluate(check, cfg.schemas[check["schema"]], store, NOW)
+        r = evaluate(check, cfg.schemas[check.schema], store, NOW)
         out[name] = (r.state, {t.label: t.state for t in r.tags}, r.notes, r.source)
     return out
 
@@ -202,7 +202,7 @@ def sqlite_cfg(tmp_path):
 
 def _run(cfg, store, name):
     check = cfg.checks[name]
-    return evaluate(check, cfg.schemas[check["schema"]], store, NOW)
+    return evaluate(check, cfg.schemas[check.schema], store, NOW)
 
 
 def test_a_heartbeat_without_a_list_forgets_tag_values_silent_for_forget_after(sqlite_cfg):

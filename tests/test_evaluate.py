@@ -83,7 +83,7 @@ def reader(cfg):
 
 def run(cfg, name, store):
     check = cfg.checks[name]
-    return evaluate(check, cfg.schemas[check["schema"]], store, now=NOW)
+    return evaluate(check, cfg.schemas[check.schema], store, now=NOW)
 
 
 def series(t_from, t_to, value, step=1.0):

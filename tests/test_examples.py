@@ -55,11 +55,11 @@ def test_quickstart_thresholds_leave_ok_within_the_stated_time(tmp_path, end):
     store = connect(cfg.backend(), readonly=True)
     try:
         for name, check in cfg.checks.items():
-            if check["type"] != "threshold":
+            if check.type != "threshold":
                 continue
             step = 30
             times = np.arange(end - hours * 3600, end + 1, step)
-            states = [evaluate(check, cfg.schemas[check["schema"]], store, gps_to_unix(t)).state for t in times]
+            states = [evaluate(check, cfg.schemas[check.schema], store, gps_to_unix(t)).state for t in times]
             assert PROMISED[name] <= set(states), (name, sorted(set(states)))
             longest = run = 0
             for state in states:
@@ -84,10 +84,10 @@ def test_quickstart_heartbeat_cycles_ok_warning_critical_ok_live(tmp_path):
         store = connect(cfg.backend(), readonly=True)
         states = []
         while t < end:
-            feed(cfg, agg, t, t + check["interval"])  # the daemon evaluates every interval (5 s)
+            feed(cfg, agg, t, t + check.interval)  # the daemon evaluates every interval (5 s)
             agg.flush()
-            t += check["interval"]
-            states.append(evaluate(check, cfg.schemas[check["schema"]], store, gps_to_unix(t)).state)
+            t += check.interval
+            states.append(evaluate(check, cfg.schemas[check.schema], store, gps_to_unix(t)).state)
     finally:
         agg.close()
         if store is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scald_monitor.config import load
+from scald_monitor.config import load, make_check
 from scald_monitor.nagios_config import NagiosConfigError, interval_units, render
 from scald_monitor.outputs.status import expiry_seconds
 
@@ -205,9 +205,12 @@ def test_unit_rules():
     assert [interval_units(s) for s in (1, 59, 60, 60.5, 120, 3600)] == [1, 1, 1, 2, 2, 60]
     assert [interval_units(s, 1) for s in (1, 2.5, 30)] == [1, 3, 30]
     # one expiry rule for status documents, freshness thresholds and --max-age: rounded up, float noise ignored
-    assert expiry_seconds({"interval": 5}) == 15 and expiry_seconds({"interval": 5, "expiry": 2.1}) == 3
-    assert expiry_seconds({}) == 180 and expiry_seconds({"interval": 0.1}) == 1
-    assert expiry_seconds({"interval": 10.000000000000002}) == 30
+    def check(**settings):
+        return make_check("c", {"type": "heartbeat", "schema": "s", "critical": 60, **settings})
+
+    assert expiry_seconds(check(interval=5)) == 15 and expiry_seconds(check(interval=5, expiry=2.1)) == 3
+    assert expiry_seconds(check()) == 180 and expiry_seconds(check(interval=0.1)) == 1
+    assert expiry_seconds(check(interval=10.000000000000002)) == 30
 
 
 @pytest.mark.parametrize("mode", ["active", "passive"])

@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scald_monitor.config import Check, make_check
 from scald_monitor.outputs import OutputError
 from scald_monitor.outputs import icinga2
 from scald_monitor.outputs.nagios_cmd import PIPE_BUF, passive_line, send_passive
@@ -45,15 +46,21 @@ SCHEMA = json.loads(
     importlib.resources.files("igwn_monitor.plugins").joinpath("check_json_schema.json").read_text()
 )
 
-THRESHOLD = {
-    "name": "latency", "type": "threshold", "interval": 60, "expiry": None, "stale_state": None,
-    "description": "pipeline latency", "warning": "~:10", "critical": "~:20", "units": "s",
-    "aggregate": "max", "column": "data", "lookback": 300, "per_tag": True, "max_attempts": 3,
+SETTINGS = {  # as under checks: in a configuration
+    "latency": {"type": "threshold", "schema": "latency", "interval": 60, "description": "pipeline latency",
+                "warning": "~:10", "critical": "~:20", "units": "s", "aggregate": "max", "column": "data",
+                "lookback": 300, "per_tag": True, "max_attempts": 3},
+    "beat": {"type": "heartbeat", "schema": "beat", "interval": 30, "warning": 60, "critical": 180, "per_tag": False},
 }
-HEARTBEAT = {
-    "name": "beat", "type": "heartbeat", "interval": 30, "expiry": None, "stale_state": None,
-    "description": "", "warning": 60, "critical": 180, "units": "s", "per_tag": False,
-}
+
+
+def configured(base: Check, **change) -> Check:
+    """``base`` with some settings changed, through the loader's own path (validation, then every default)."""
+    return make_check(base.name, {**SETTINGS[base.name], **change})
+
+
+THRESHOLD = make_check("latency", SETTINGS["latency"])
+HEARTBEAT = make_check("beat", SETTINGS["beat"])
 SUMMARIES = {
     OK: "all 3 jobs within limits",
     WARNING: "1 of 3 jobs above warning",
@@ -176,7 +183,7 @@ def test_non_finite_numbers_become_null():
      ({"expiry": 3600, "interval": 10}, 3600)],
 )
 def test_expiry_default_is_three_intervals_and_can_be_overridden(change, expiry):
-    doc = status_document(make_status(OK), {**THRESHOLD, **change}, NOW)
+    doc = status_document(make_status(OK), configured(THRESHOLD, **change), NOW)
     validate(doc)  # integer start_sec/end_sec even from float settings
     first, stale = doc["status_intervals"]
     assert first["end_sec"] == stale["start_sec"] == expiry
@@ -188,7 +195,7 @@ def test_expiry_default_is_three_intervals_and_can_be_overridden(change, expiry)
      (HEARTBEAT, {"stale_state": 3}, UNKNOWN), (THRESHOLD, {"stale_state": 0}, OK)],
 )
 def test_stale_state_defaults_heartbeat_critical_threshold_unknown(check, change, stale):
-    doc = status_document(make_status(OK, check=check["name"]), {**check, **change}, NOW)
+    doc = status_document(make_status(OK, check=check.name), configured(check, **change), NOW)
     validate(doc)
     assert doc["status_intervals"][1]["num_status"] == stale
     legend = ("ok_txt", "warning_txt", "critical_txt", "unknown_txt")[stale]
@@ -204,12 +211,11 @@ def test_heartbeat_legend():
 
 
 def test_threshold_legend_describes_ranges_in_words():
-    check = {**THRESHOLD, "per_tag": False, "aggregate": "min", "warning": "100:", "critical": "@10:20",
-             "units": "Mpc"}
+    check = configured(THRESHOLD, per_tag=False, aggregate="min", warning="100:", critical="@10:20", units="Mpc")
     doc = status_document(make_status(OK), check, NOW)
     assert doc["warning_txt"] == "min of data over 300 s below 100 Mpc"
     assert doc["critical_txt"] == "min of data over 300 s between 10 and 20 Mpc"
-    doc = status_document(make_status(OK), {**THRESHOLD, "warning": None, "critical": "5:15"}, NOW)
+    doc = status_document(make_status(OK), configured(THRESHOLD, warning=None, critical="5:15"), NOW)
     assert doc["warning_txt"] == "no warning threshold set"
     assert doc["critical_txt"].endswith("below 5 or above 15 s")
 
@@ -222,7 +228,7 @@ def test_threshold_legend_describes_ranges_in_words():
 @pytest.mark.parametrize("state", [OK, WARNING, CRITICAL, UNKNOWN])
 def test_what_we_write_reads_back_as_meant(check, change, stale, state):
     """The writer and the reader in one module agree: the result until the expiry, then the stale state."""
-    check = {**check, **change}
+    check = configured(check, **change)
     doc = json.loads(json.dumps(status_document(make_status(state), check, NOW)))
     expiry = expiry_seconds(check)
     for age, want, is_stale in [(0, state, False), (expiry - 1, state, False), (expiry, stale, True),

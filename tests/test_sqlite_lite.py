@@ -211,13 +211,13 @@ def test_evaluate_gives_identical_results_with_either_store(stores, name, age):
     full, lite, cfg = stores
     check = cfg.checks[name]
     now = gps_to_unix(T0 + SPAN + age)
-    spec = cfg.schemas[check["schema"]]
+    spec = cfg.schemas[check.schema]
     want = evaluate(check, spec, full, now)
     assert evaluate(check, spec, lite, now) == want
-    if check["type"] == "threshold" and check["lookback"] > RAW_LOOKBACK:
+    if check.type == "threshold" and check.lookback > RAW_LOOKBACK:
         assert "cannot evaluate" not in want.summary  # aggregates at a stored level (>= 10 s), never 1 s
     for tag in COMBOS[:2]:  # check_scald --tag: one tag combination
-        one = dict(check, filter={"job": tag[0], "ifo": tag[1]}, per_tag=False)
+        one = check.replace(tag_filter=(("job", tag[0]), ("ifo", tag[1])), per_tag=False)
         assert evaluate(one, spec, lite, now) == evaluate(one, spec, full, now)
 
 

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scald_monitor.config import ConfigError, make_check
 from scald_monitor.rules.ranges import parse_range
 from scald_monitor.rules.result import CRITICAL, OK, UNKNOWN, WARNING, Result, TagResult, worst
 from scald_monitor.rules.state import CHANGES_LENGTH, HARD, SOFT, Policy, StateStore, percent_state_change
@@ -176,7 +177,7 @@ def run_values(values, policy, warning=None, critical=None):
 
 
 def test_critical_reset_keeps_critical_while_bouncing():
-    policy = Policy.from_check({"critical": "60:", "critical_reset": "70:"})
+    policy = Policy.from_check(threshold(critical="60:", critical_reset="70:"))
     values = [80, 59, 65, 59, 65, 59, 65, 71, 65]
     store, reported = run_values(values, policy, critical="60:")
     assert reported == [O, C, C, C, C, C, C, O, O]
@@ -188,7 +189,7 @@ def test_critical_reset_keeps_critical_while_bouncing():
 
 
 def test_warning_reset():
-    policy = Policy.from_check({"warning_reset": "~:45", "critical_reset": "~:75"})
+    policy = Policy.from_check(threshold(critical="~:80", warning_reset="~:45", critical_reset="~:75"))
     values = [40, 55, 48, 44, 85, 78, 70, 50, 46, 40, 85, 48, 30]
     store, reported = run_values(values, policy, warning="~:50", critical="~:80")
     # 48: raw OK but above warning_reset; 78: raw WARNING but above critical_reset; 48 after CRITICAL: raw OK,
@@ -207,14 +208,21 @@ def test_hysteresis_ignores_missing_values_and_unknown():
     assert store.apply("lat", one_tag(O, 300, float("nan")), policy).result.state == O
 
 
+def threshold(**settings):
+    """A configured threshold check, through the loader's own path (validation and defaults)."""
+    return make_check("lat", {"type": "threshold", "schema": "latency", **settings})
+
+
 def test_policy_from_check():
-    policy = Policy.from_check({"max_attempts": 3, "for": 120, "warning_reset": "~:45", "critical_reset": None})
+    policy = Policy.from_check(threshold(critical="~:50", max_attempts=3, warning_reset="~:45", critical_reset=None,
+                                         **{"for": 120}))
     assert (policy.max_attempts, policy.hold) == (3, 120.0)
     assert (policy.warning_reset.text, policy.critical_reset) == ("~:45", None)
-    assert (policy.flap_low, policy.flap_high) == (5.0, 20.0)
-    assert Policy.from_check({}) == Policy()
-    assert Policy.from_check({"max_attempts": None, "for": None, "flap_low": 10, "flap_high": 30}) == Policy(
-        flap_low=10.0, flap_high=30.0)
+    assert (policy.flap_low, policy.flap_high) == (5.0, 20.0)  # Nagios's thresholds: not configurable
+    assert Policy.from_check(threshold(critical="~:50")) == Policy()
+    assert Policy.from_check(threshold(critical="~:50", max_attempts=None, **{"for": None})) == Policy()
+    with pytest.raises(ConfigError, match="flap_low: unknown key"):  # what from_check never reads, config refuses
+        threshold(critical="~:50", flap_low=10)
 
 
 # ------------------------------------------------------------------------------------------------ flapping

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scald_monitor.config import Check, make_check
 from scald_monitor.config import load as load_config
 from scald_monitor.outputs.status import DocumentError, Judgement, expiry_seconds, judge, load, status_document
 from scald_monitor.plugin import status_file_mode
@@ -239,12 +240,13 @@ class FakeEvaluator:
     def document(self, name: str) -> dict:
         self.asked.append(name)
         result = Result(name, OK, "evaluated", NOW)
-        doc = status_document(CheckStatus(result, OK), {"interval": 20}, NOW)
+        check = make_check(name, {"type": "threshold", "schema": "s", "critical": "~:1", "column": "x", "interval": 20})
+        doc = status_document(CheckStatus(result, OK), check, NOW)
         doc["source"] = "evaluated"
         return doc
 
 
-def written(check: dict, name: str, state: int, age: float) -> dict:
+def written(check: Check, name: str, state: int, age: float) -> dict:
     return status_document(CheckStatus(Result(name, state, f"{name} says {state}", NOW - age), state), check, NOW - age)
 
 

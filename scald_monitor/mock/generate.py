@@ -43,9 +43,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..schemawalk import Walker, format_path, load_schema
+
 __all__ = [
     "DEFAULT_TAG_VALUES",
-    "SIGNALS",
     "SpecError",
     "generate_columns",
     "generate_rows",
@@ -53,16 +54,9 @@ __all__ = [
     "validate_spec",
 ]
 
-SIGNALS = ("sine", "random_walk", "steps", "spikes", "constant")
-
-#: Numeric keys of a spec (schema level or per column) and their meaning.
-NUMERIC_KEYS = ("offset", "amplitude", "period", "noise", "spike_rate", "spike_height", "step_every")
-#: Keys allowed at both levels.
-SIGNAL_KEYS = ("signal",) + NUMERIC_KEYS
-#: Keys allowed only at the schema level. ``tags``/``rate``/``seed`` belong to the caller (they are the config's
-#: ``mock.tags``, sample rate and seed); they are accepted here so a config's whole ``mock:`` block can be passed.
-SCHEMA_ONLY_KEYS = ("gaps", "columns", "tags", "rate", "seed")
-GAP_KEYS = ("tag", "start", "every", "length")
+#: Keys of a spec that belong to the caller (the config's ``mock:`` section: sample rate, seed, tag values),
+#: accepted so that a config's whole ``mock:`` block can be passed; validated as that section's.
+CALLER_KEYS = ("tags", "rate", "seed")
 
 #: Tag values used for a tag that the config lists no values for.
 DEFAULT_TAG_VALUES = ("0000", "0001", "0002", "0003")
@@ -86,7 +80,7 @@ class SpecError(ValueError):
 
 
 def _number(path: str, value: Any) -> float:
-    """A finite float from a YAML value; numeric strings such as ``1e-21`` (which YAML 1.1 leaves as str) count."""
+    """A finite float from a generation argument; numeric strings such as ``1e-21`` count."""
     if isinstance(value, bool) or value is None:
         raise SpecError(f"{path}: expected a number, got {value!r}")
     try:
@@ -98,108 +92,59 @@ def _number(path: str, value: Any) -> float:
     return number
 
 
-def _check_signal_keys(spec: Mapping, prefix: str, allowed: Sequence[str]) -> dict:
-    """Validate the signal keys of one level and return them with numbers converted (no defaults filled in)."""
-    if not isinstance(spec, Mapping):
-        raise SpecError(f"{prefix.rstrip('.') or 'mock'}: expected a mapping, got {type(spec).__name__}")
-    out: dict[str, Any] = {}
-    for key, value in spec.items():
-        path = f"{prefix}{key}"
-        if key not in allowed:
-            hint = " (only allowed at the schema level)" if key in SCHEMA_ONLY_KEYS else ""
-            raise SpecError(f"{path}: unknown key{hint}; expected one of {', '.join(allowed)}")
-        if key == "signal":
-            if value not in SIGNALS:
-                raise SpecError(f"{path}: unknown signal {value!r}; expected one of {', '.join(SIGNALS)}")
-            out[key] = value
-        elif key in NUMERIC_KEYS:
-            out[key] = _number(path, value)
-    for key in ("period", "step_every"):
-        if key in out and out[key] <= 0:
-            raise SpecError(f"{prefix}{key}: must be > 0, got {out[key]:g}")
-    for key in ("noise", "spike_rate"):
-        if key in out and out[key] < 0:
-            raise SpecError(f"{prefix}{key}: must be >= 0, got {out[key]:g}")
-    return out
-
-
-def _check_gaps(gaps: Any) -> list[dict]:
-    """Normalise ``gaps`` to dicts with ``tags`` (frozenset of str, or None = all), ``start``, ``every``, ``length``."""
-    if gaps is None:
-        return []
-    if not isinstance(gaps, Sequence) or isinstance(gaps, (str, bytes)):
-        raise SpecError("gaps: expected a list of {tag, start, every, length} mappings")
-    out = []
-    for i, gap in enumerate(gaps):
-        path = f"gaps[{i}]"
-        if not isinstance(gap, Mapping):
-            raise SpecError(f"{path}: expected a mapping with keys {', '.join(GAP_KEYS)}")
-        for key in gap:
-            if key not in GAP_KEYS:
-                raise SpecError(f"{path}.{key}: unknown key; expected one of {', '.join(GAP_KEYS)}")
-        if "length" not in gap:
-            raise SpecError(f"{path}.length: required (seconds)")
-        length = _number(f"{path}.length", gap["length"])
-        if length <= 0:
-            raise SpecError(f"{path}.length: must be > 0, got {length:g}")
-        start = 0.0 if gap.get("start") is None else _number(f"{path}.start", gap["start"])
-        every = None if gap.get("every") is None else _number(f"{path}.every", gap["every"])
-        if every is not None and every <= 0:
-            raise SpecError(f"{path}.every: must be > 0, got {every:g}")
-        tag = gap.get("tag")
-        if tag is None:
-            tags = None
-        elif isinstance(tag, (list, tuple)):
-            tags = frozenset(str(t) for t in tag)
-        elif isinstance(tag, (str, int)) and not isinstance(tag, bool):
-            tags = frozenset([str(tag)])
-        else:
-            raise SpecError(f"{path}.tag: expected a tag value, a list of them or null, got {tag!r}")
-        out.append({"tags": tags, "start": start, "every": every, "length": length})
-    return out
+def _walked(spec: Any) -> dict:
+    """The spec checked against the configuration schema (``$defs/mock_spec``; the caller's keys against
+    ``$defs/mock``), numbers converted: the one definition of mock settings, which ``scald-monitor validate``
+    applies too. SpecError names the first problem's key."""
+    walker = Walker(load_schema())
+    rest = dict(spec) if isinstance(spec, Mapping) else spec
+    caller = {k: rest.pop(k) for k in CALLER_KEYS if k in rest} if isinstance(rest, dict) else {}
+    settings = walker.walk(walker.define("mock_spec"), rest)
+    walker.walk(walker.define("mock"), caller)
+    if walker.problems:
+        path, message, _ = walker.problems[0]
+        raise SpecError(f"{format_path(path) or 'mock'}: {message}")
+    return settings
 
 
 def _column_params(level: dict) -> dict:
-    """Fill the defaults of one column's merged spec. Defaults that depend on other keys are resolved here."""
+    """Fill the defaults of one column's merged spec (floats, as NumPy computes with them). Defaults that depend
+    on other keys are resolved here."""
     signal = level.get("signal", "sine")
-    amplitude = level.get("amplitude", 1.0)
+    amplitude = float(level.get("amplitude", 1.0))
     return {
         "signal": signal,
-        "offset": level.get("offset", 0.0),
+        "offset": float(level.get("offset", 0.0)),
         "amplitude": amplitude,
-        "period": level.get("period", 600.0),
-        "noise": level.get("noise", 0.0 if signal == "constant" else 0.1 * abs(amplitude)),
-        "spike_rate": level.get("spike_rate", 6.0 if signal == "spikes" else 0.0),
-        "spike_height": level.get("spike_height", 10.0 * amplitude),
-        "step_every": level.get("step_every", 900.0),
+        "period": float(level.get("period", 600.0)),
+        "noise": float(level.get("noise", 0.0 if signal == "constant" else 0.1 * abs(amplitude))),
+        "spike_rate": float(level.get("spike_rate", 6.0 if signal == "spikes" else 0.0)),
+        "spike_height": float(level.get("spike_height", 10.0 * amplitude)),
+        "step_every": float(level.get("step_every", 900.0)),
     }
 
 
 def validate_spec(spec: Mapping | None, columns: Sequence[str] | None = None) -> dict:
     """Check a ``mock:`` spec; return it normalised as ``{"default": params, "columns": {col: params}, "gaps": [...]}``.
 
-    Raises ``SpecError`` naming the key (relative to the spec, e.g. ``columns.snr.period``). The configuration loader
-    can call this at load time; when ``columns`` is given, per-column overrides for unknown columns are errors too.
+    Raises ``SpecError`` naming the key (relative to the spec, e.g. ``columns.snr.period``). When ``columns`` is
+    given, per-column overrides for unknown columns are errors too. A gap's ``tags`` is a frozenset of tag values,
+    or None for every series.
     """
-    spec = {} if spec is None else spec
-    base = _check_signal_keys(spec, "", SIGNAL_KEYS + SCHEMA_ONLY_KEYS)
-    overrides = spec.get("columns") or {}
-    if not isinstance(overrides, Mapping):
-        raise SpecError("columns: expected a mapping of column name to spec")
+    settings = _walked({} if spec is None else spec)
+    signal_keys = load_schema()["$defs"]["mock_signal"]["properties"]
+    base = {k: v for k, v in settings.items() if k in signal_keys}
     per_column = {}
-    for name, override in overrides.items():
+    for name, override in (settings.get("columns") or {}).items():
         if columns is not None and name not in columns:
             raise SpecError(f"columns.{name}: not a column of this schema ({', '.join(columns)})")
-        override = _check_signal_keys({} if override is None else override, f"columns.{name}.", SIGNAL_KEYS)
-        per_column[name] = _column_params({**base, **override})
-    if spec.get("rate") is not None and _number("rate", spec["rate"]) <= 0:
-        raise SpecError(f"rate: must be > 0, got {spec['rate']!r}")
-    seed = spec.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise SpecError(f"seed: expected a non-negative integer, got {seed!r}")
-    if spec.get("tags") is not None and not isinstance(spec["tags"], Mapping):
-        raise SpecError("tags: expected a mapping of tag name to a list of values")
-    return {"default": _column_params(base), "columns": per_column, "gaps": _check_gaps(spec.get("gaps"))}
+        per_column[name] = _column_params({**base, **(override or {})})
+    gaps = [{"tags": None if gap["tag"] is None else frozenset([gap["tag"]] if isinstance(gap["tag"], str)
+                                                               else gap["tag"]),
+             "start": float(gap.get("start") or 0.0), "every": None if gap.get("every") is None else float(gap["every"]),
+             "length": float(gap["length"])}
+            for gap in settings.get("gaps") or []]
+    return {"default": _column_params(base), "columns": per_column, "gaps": gaps}
 
 
 def tag_values_from(tags: Sequence[str], mapping: Mapping[str, Sequence[str]] | None) -> list[tuple[str, ...]]:

@@ -22,11 +22,13 @@ import os
 import time
 
 from ..records import FrozenRecord
-from ..rules.result import CRITICAL, UNKNOWN, CheckStatus, Perf, Result, State, state_name
+from ..rules.result import UNKNOWN, CheckStatus, Perf, Result, State, state_name
 
 TYPE_CHECKING = False  # not ``from typing import ...``: the plugin imports this module
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from ..config import Check
 
 __all__ = [
     "AUTHOR",
@@ -36,7 +38,6 @@ __all__ = [
     "expiry_seconds",
     "judge",
     "load",
-    "stale_state",
     "status_document",
     "status_text",
     "sync_status_dir",
@@ -54,22 +55,10 @@ MAX_BYTES = 16 * 1024 * 1024
 STALE_TEMP_AGE = 3600
 
 
-def expiry_seconds(check: dict) -> int:
-    """Seconds after creation at which a document stops being valid: ``expiry``, else 3 × ``interval``.
-
-    Three intervals tolerate a slow or skipped run without flapping to "not updating". Whole seconds, rounded up,
-    because the IGWN schema wants integer ``start_sec``/``end_sec``.
-    """
-    expiry = float(check.get("expiry") or 3 * float(check.get("interval") or 60))
-    return max(1, math.ceil(expiry - 1e-9))  # 3 × 0.1 is 0.30000000000000004: float noise is not a second more
-
-
-def stale_state(check: dict) -> int:
-    """State reported once the document has expired: ``stale_state``, else CRITICAL for a heartbeat (a silent
-    monitor of liveness must not look merely "unknown") and UNKNOWN for everything else."""
-    if check.get("stale_state") is not None:
-        return int(check["stale_state"])
-    return CRITICAL if check.get("type") == "heartbeat" else UNKNOWN
+def expiry_seconds(check: Check) -> int:
+    """Seconds after creation at which a document stops being valid: the check's ``expiry`` in whole seconds,
+    rounded up, because the IGWN schema wants integer ``start_sec``/``end_sec``."""
+    return max(1, math.ceil(check.expiry - 1e-9))  # 3 × 0.1 is 0.30000000000000004: float noise is not a second more
 
 
 def _finite(value: float | None) -> float | None:
@@ -106,11 +95,11 @@ def _condition(range_text, units: str) -> str:
     return f"below {_g(lo)} or above {_g(hi)}{suffix}"
 
 
-def _legend(check: dict, expiry: int, stale: int) -> dict[str, str]:
+def _legend(check: Check, expiry: int, stale: int) -> dict[str, str]:
     """The ``ok_txt`` … ``unknown_txt`` legend ``check_json`` prints under the status: what each state means here."""
-    per_tag = " for any tag value" if check.get("per_tag") else ""
-    warn, crit = check.get("warning"), check.get("critical")
-    if check.get("type") == "heartbeat":
+    per_tag = " for any tag value" if check.per_tag else ""
+    warn, crit = check.warning, check.critical
+    if check.type == "heartbeat":
         what = "newest point" + per_tag
         ok_age = warn if warn is not None else crit
         texts = [
@@ -120,10 +109,8 @@ def _legend(check: dict, expiry: int, stale: int) -> dict[str, str]:
             "backend error or bad configuration",
         ]
     else:
-        units = check.get("units") or ""
-        what = f"{check.get('aggregate') or 'max'} of {check.get('column') or 'data'}"
-        if check.get("lookback"):
-            what += f" over {_g(check['lookback'])} s"
+        units = check.units
+        what = f"{check.aggregate} of {check.column} over {_g(check.lookback)} s"
         what += per_tag
         texts = [
             f"{what} within limits",
@@ -162,14 +149,13 @@ def status_text(result: Result) -> str:
     return LINE_BREAK.join(_one_line(line) for line in [result.first_line(), *result.long_text])
 
 
-def status_document(status: CheckStatus, check: dict, now_unix: float) -> dict:
+def status_document(status: CheckStatus, check: Check, now_unix: float) -> dict:
     """The status JSON for one check's latest result, valid for ``expiry_seconds(check)`` after ``now_unix``."""
     from ..timeutil import unix_to_gps
 
     result = status.result
     name = result.check
-    expiry = expiry_seconds(check)
-    stale = stale_state(check)
+    expiry, stale = expiry_seconds(check), check.stale_state
     doc: dict = {
         "nagios_shib_scraper_ver": 0.1,
         "created_unix": float(now_unix),
@@ -200,15 +186,15 @@ def status_document(status: CheckStatus, check: dict, now_unix: float) -> dict:
         "percent_state_change": _finite(status.percent_state_change),
         "tags": [{"label": t.label, "state": t.state, "value": _finite(t.value), "text": t.text} for t in result.tags],
     }
-    if check.get("description"):
-        doc["description"] = check["description"]
+    if check.description:
+        doc["description"] = check.description
     return doc
 
 
-def unknown_document(name: str, check: dict, reason: str, now_unix: float) -> dict:
+def unknown_document(name: str, check: Check, reason: str, now_unix: float) -> dict:
     """An UNKNOWN document for a configured check that has no result yet (the web API answers 200 with it)."""
     result = Result(check=name, state=UNKNOWN, summary=reason, time=now_unix)
-    status = CheckStatus(result=result, raw_state=UNKNOWN, max_attempts=int(check.get("max_attempts") or 1))
+    status = CheckStatus(result=result, raw_state=UNKNOWN, max_attempts=check.max_attempts)
     return status_document(status, check, now_unix)
 
 

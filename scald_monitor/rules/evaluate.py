@@ -18,15 +18,14 @@ from .result import BY_SEVERITY, CRITICAL, OK, UNKNOWN, WARNING, Perf, Result, T
 
 TYPE_CHECKING = False  # no ``typing``, ``statistics`` or ``dataclasses`` at run time: check_scald imports this
 if TYPE_CHECKING:
-    from typing import Any, Callable, Mapping, Sequence
+    from typing import Any, Sequence
+
+    from ..config import Check
 
 #: Look-backs up to this many seconds read the finest level holding data (raw points first: exact for every
 #: aggregate); longer ones start at the stored level that gives a few thousand points over the window (a median is
 #: then a median of bucket medians).
 RAW_LOOKBACK = 3600.0
-#: Default of a check's ``forget_after``: a tag value that sent nothing for this long is no longer expected by a
-#: heartbeat without a list of expected values (a retired job stops alerting).
-FORGET_AFTER = 86400.0
 #: At most this many tag values are named in one note (unexpected, forgotten); the rest are counted.
 NAMED_IN_NOTE = 10
 #: Units Nagios graphers understand in perfdata; others (Mpc, Hz...) stay in the text only.
@@ -44,15 +43,13 @@ class Limits(FrozenRecord):
         self._init(warning=warning, critical=critical)
 
     @classmethod
-    def from_check(cls, check: Mapping[str, Any]) -> "Limits":
+    def from_check(cls, check: Check) -> "Limits":
         """Threshold checks carry Nagios ranges; heartbeat limits are ages, i.e. the range ``~:AGE``."""
         def rng(value: Any) -> Range | None:
-            if value is None or value == "":
+            if value is None:
                 return None
-            if check.get("type") == "heartbeat":
-                return parse_range(f"~:{value}")
-            return parse_range(value)
-        return cls(rng(check.get("warning")), rng(check.get("critical")))
+            return parse_range(f"~:{value}" if check.type == "heartbeat" else value)
+        return cls(rng(check.warning), rng(check.critical))
 
     def state(self, value: float) -> int:
         """Critical is tested before warning; an unset range checks nothing."""
@@ -94,12 +91,11 @@ class TagScope(FrozenRecord):
         self._init(index=index, key=key, expected=expected)
 
     @classmethod
-    def of(cls, check: Mapping[str, Any], spec: Any) -> "TagScope":
+    def of(cls, check: Check, spec: Any) -> "TagScope":
         tag_key = spec.tag_key
-        if not check.get("per_tag") or not tag_key or tag_key not in spec.tags:  # across tags: no per-tag view
+        if not check.per_tag or not tag_key or tag_key not in spec.tags:  # across tags: no per-tag view
             return cls(None, None, None)
-        expected = check.get("tags")
-        return cls(list(spec.tags).index(tag_key), tag_key, tuple(expected) if expected else None)
+        return cls(list(spec.tags).index(tag_key), tag_key, check.tags or None)
 
     def split(self, keys: Sequence[tuple[str, ...]]) -> tuple[list[tuple[str, ...]], list[str]]:
         """(series keys to evaluate, unexpected values of the tag key, sorted)."""
@@ -139,13 +135,13 @@ def _source_note(source: Any, heartbeat: bool) -> list[str]:
     return [f"values from {source} (no raw points stored for this window)"]
 
 
-def evaluate(check: Mapping[str, Any], spec: Any, store: Any, now: float | None = None) -> Result:
+def evaluate(check: Check, spec: Any, store: Any, now: float | None = None) -> Result:
     """Run one check; ``spec`` is its SchemaSpec, ``store`` an open Consumer/Aggregator, ``now`` Unix seconds."""
     now = _time.time() if now is None else now
-    name = check["name"]
+    name = check.name
     try:
         limits = Limits.from_check(check)
-        if check["type"] == "heartbeat":
+        if check.type == "heartbeat":
             return _heartbeat(check, spec, store, now, limits)
         return _threshold(check, spec, store, now, limits)
     except Exception as exc:  # noqa: BLE001 - any failure to look is UNKNOWN, never OK, never a crash
@@ -153,12 +149,12 @@ def evaluate(check: Mapping[str, Any], spec: Any, store: Any, now: float | None 
         return Result(name, UNKNOWN, f"cannot evaluate: {reason}", now)
 
 
-def _one_series(check: Mapping[str, Any], spec: Any) -> tuple[tuple[str, ...], dict] | None:
-    """A check restricted to one tag combination (``filter: {tag: value}``, as check_scald --tag gives)."""
-    wanted = check.get("filter")
-    if not wanted:
+def _one_series(check: Check, spec: Any) -> tuple[tuple[str, ...], dict] | None:
+    """A check restricted to one tag combination (its ``tag_filter``, as check_scald --tag gives)."""
+    if not check.tag_filter:
         return None
-    return tuple(str(wanted[t]) for t in spec.tags), dict(wanted)
+    wanted = dict(check.tag_filter)
+    return tuple(str(wanted[t]) for t in spec.tags), wanted
 
 
 def _no_data(exc: Exception) -> bool:
@@ -167,9 +163,9 @@ def _no_data(exc: Exception) -> bool:
     return isinstance(exc, UnknownMeasurementError)
 
 
-def _threshold(check: Mapping[str, Any], spec: Any, store: Any, now: float, limits: Limits) -> Result:
-    name, column, aggregate = check["name"], check["column"], check["aggregate"] or "max"
-    lookback, units = float(check["lookback"]), check.get("units") or ""
+def _threshold(check: Check, spec: Any, store: Any, now: float, limits: Limits) -> Result:
+    name, column, aggregate = check.name, check.column, check.aggregate
+    lookback, units = float(check.lookback), check.units
     end = unix_to_gps(now)
     start = end - lookback
     long_window = lookback > RAW_LOOKBACK and aggregate != "latest"  # the latest value is a raw point's
@@ -221,10 +217,10 @@ def _threshold(check: Mapping[str, Any], spec: Any, store: Any, now: float, limi
     return Result(name, state, summary, now, tags, perf, notes, where)
 
 
-def _heartbeat(check: Mapping[str, Any], spec: Any, store: Any, now: float, limits: Limits) -> Result:
-    name, column = check["name"], check["column"]
-    lookback = float(check["lookback"])
-    forget_after = float(check.get("forget_after") or FORGET_AFTER)
+def _heartbeat(check: Check, spec: Any, store: Any, now: float, limits: Limits) -> Result:
+    name, column = check.name, check.column
+    lookback = float(check.lookback)
+    forget_after = float(check.forget_after)
     now_gps = unix_to_gps(now)
     aggregates = aggregates_to_try(spec.aggregate, None, any_aggregate=True)
     scope = TagScope.of(check, spec)

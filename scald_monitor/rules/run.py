@@ -16,12 +16,6 @@ TYPE_CHECKING = False  # not ``from typing import ...``: check_scald imports thi
 if TYPE_CHECKING:
     from typing import Any
 
-DEFAULT_TIMEOUT = 30.0
-
-
-def check_timeout(check: dict) -> float:
-    return float(check.get("timeout") or min(float(check.get("interval") or 60), DEFAULT_TIMEOUT))
-
 
 def evaluate_check(cfg: Any, name: str, now: float | None = None,
                    busy: dict[str, threading.Thread] | None = None, lite: bool = False) -> Result:
@@ -45,20 +39,20 @@ def evaluate_check(cfg: Any, name: str, now: float | None = None,
 
     def work() -> None:
         try:
-            store = connect(cfg.backend(check["backend"]), readonly=True, lite=lite, schemas=cfg.schemas.values())
+            store = connect(cfg.backend(check.backend), readonly=True, lite=lite, schemas=cfg.schemas.values())
         except Exception as exc:  # noqa: BLE001 - unreachable/missing/corrupt backend
-            box["result"] = Result(name, UNKNOWN, f"backend {check['backend']!r}: {exc}", now)
+            box["result"] = Result(name, UNKNOWN, f"backend {check.backend!r}: {exc}", now)
             return
         box["store"] = store
         try:
-            box["result"] = evaluate(check, cfg.schemas[check["schema"]], store, now)
+            box["result"] = evaluate(check, cfg.schemas[check.schema], store, now)
         finally:
             store.close()
 
     worker = threading.Thread(target=work, name=f"check-{name}", daemon=True)
     busy[name] = worker
     worker.start()
-    timeout = check_timeout(check)
+    timeout = check.timeout
     worker.join(timeout)
     if worker.is_alive():
         store = box.get("store")

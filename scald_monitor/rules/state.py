@@ -40,11 +40,14 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ..atomic import write_atomic
 from .ranges import Range, parse_range
 from .result import CRITICAL, OK, WARNING, CheckStatus, Result, State, StateChange, TagResult, worst
+
+if TYPE_CHECKING:
+    from ..config import Check
 
 __all__ = [
     "CHANGES_LENGTH", "FORMAT_VERSION", "HARD", "HISTORY_LENGTH", "SOFT", "CheckState", "LabelState", "Policy", "StateStore",
@@ -79,32 +82,15 @@ class Policy:
     flap_high: float = 20.0  # Nagios high_service_flap_threshold (percent): start flapping at or above
 
     @classmethod
-    def from_check(cls, check: dict) -> "Policy":
-        """Build from a validated check dict; absent or ``None`` keys take the defaults.
-
-        Reset ranges are range strings (as :mod:`scald_monitor.config` stores them) or already parsed
-        :class:`Range` objects.
-        """
-        defaults = cls()
-
-        def value(key: str, default: Any) -> Any:
-            got = check.get(key)
-            return default if got is None else got
-
-        return cls(
-            max_attempts=max(1, int(value("max_attempts", defaults.max_attempts))),
-            hold=max(0.0, float(value("for", defaults.hold))),
-            warning_reset=_as_range(check.get("warning_reset")),
-            critical_reset=_as_range(check.get("critical_reset")),
-            flap_low=float(value("flap_low", defaults.flap_low)),
-            flap_high=float(value("flap_high", defaults.flap_high)),
-        )
+    def from_check(cls, check: Check) -> "Policy":
+        """The policy of a configured check (its reset ranges are range texts); flapping keeps Nagios's
+        thresholds, which the configuration does not set."""
+        return cls(max_attempts=check.max_attempts, hold=float(check.hold),
+                   warning_reset=_as_range(check.warning_reset), critical_reset=_as_range(check.critical_reset))
 
 
-def _as_range(spec: Range | str | int | float | None) -> Range | None:
-    if spec is None or isinstance(spec, Range):
-        return spec
-    return parse_range(spec)
+def _as_range(spec: str | None) -> Range | None:
+    return None if spec is None else parse_range(spec)
 
 
 # ------------------------------------------------------------------------------------------------ the state

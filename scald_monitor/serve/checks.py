@@ -16,7 +16,7 @@ import os
 import threading
 import time
 
-from ..config import CHECK_NAME, Config
+from ..config import Config, is_check_name
 from ..outputs.status import MAX_BYTES, DocumentError, Judgement, expiry_seconds, judge, load, status_document, \
     unknown_document
 from ..rules.result import CheckStatus, state_name
@@ -31,7 +31,7 @@ EVALUATION_TTL = 10.0
 
 
 def known(cfg: Config, name: str) -> bool:
-    return bool(CHECK_NAME.fullmatch(name or "")) and name in cfg.checks
+    return is_check_name(name) and name in cfg.checks
 
 
 class Evaluator:
@@ -47,7 +47,7 @@ class Evaluator:
     def document(self, name: str) -> dict:
         """A status document from a fresh evaluation (raw state: the daemon's state machine is not applied)."""
         check = self.cfg.checks[name]
-        ttl = min(EVALUATION_TTL, float(check.get("interval") or EVALUATION_TTL))
+        ttl = min(EVALUATION_TTL, float(check.interval))
         with self._guard:
             lock = self._locks.setdefault(name, threading.Lock())
         with lock:  # a second request for the same check waits for the first one's answer instead of re-querying
@@ -58,7 +58,7 @@ class Evaluator:
             try:
                 result = evaluate_check(self.cfg, name, now=now, busy=self._busy)
                 status = CheckStatus(result=result, raw_state=result.state,
-                                     max_attempts=int(check.get("max_attempts") or 1))
+                                     max_attempts=check.max_attempts)
                 doc = status_document(status, check, now)
             except Exception as exc:  # noqa: BLE001 - a bug in evaluation must still give Nagios an answer
                 log.exception("%s: evaluation failed", name)
@@ -136,19 +136,19 @@ def summary(cfg: Config, evaluator: Evaluator, name: str, now: float | None = No
 
 def _entry(cfg: Config, name: str, ans: Answer) -> dict:
     check = cfg.checks[name]
-    spec = cfg.schemas.get(check.get("schema") or "")
+    spec = cfg.schemas.get(check.schema)
     doc, verdict = ans.doc, ans.verdict
     tags = doc.get("tags") if isinstance(doc.get("tags"), list) else []
     from_file = ans.source == "status_file"
     return {
         "name": name,
-        "type": check.get("type"),
-        "schema": check.get("schema"),
+        "type": check.type,
+        "schema": check.schema,
         "measurement": spec.measurement if spec is not None else None,
-        "column": check.get("column"),
-        "backend": check.get("backend"),
-        "description": check.get("description") or "",
-        "interval": check.get("interval"),
+        "column": check.column,
+        "backend": check.backend,
+        "description": check.description,
+        "interval": check.interval,
         "state": verdict.state,
         "state_name": state_name(verdict.state),
         "result_state": verdict.state if verdict.interval is not None else None,
@@ -222,6 +222,6 @@ def detail(cfg: Config, evaluator: Evaluator, name: str) -> dict:
             "last_change": machine.get("last_change"),
             "flapping": machine.get("flapping"),
         })
-    settings = {k: v for k, v in cfg.checks[name].items() if k != "name"}
+    settings = cfg.checks[name].settings()
     entry.update({"settings": settings, "document": doc, "state_machine": snapshot, "tags": tags})
     return entry
