@@ -320,6 +320,8 @@ class _Build(FileCheck):
         backends = raw.get("backends")
         self.backend_names = set(backends) if isinstance(backends, dict) else {"default"} if backends is None else set()
         self.schema_names = set(_section(raw, "schemas"))
+        self.sub_schemas = {name for name, entry in _section(raw, "schemas").items()
+                            if self.walker.valid(self.define("has_sub_schemas"), entry)}
 
     def run(self) -> Config:
         raw = self.doc.data
@@ -372,7 +374,7 @@ class _Build(FileCheck):
         """A measurement's SchemaSpec: the measurement defaults to the schema's name (ligo-scald's /api/latest needs
         them equal anyway); ``tag`` and ``tags`` both given mean their union, ``tag`` first (ligo-scald configs name
         the dashboard's filter tag in one and the nagios checks' expected values in the other)."""
-        if not isinstance(entry, dict):
+        if not isinstance(entry, dict) or name in self.sub_schemas:  # ligo-scald's sub-schemas: the page's only
             return None
         measurement = entry["measurement"] if "measurement" in entry else \
             self.walker.walk(self.define("measurement_name"), name, path + ("measurement",))
@@ -442,6 +444,9 @@ class _Build(FileCheck):
         if ref is not None and (not isinstance(ref, str) or ref not in self.schema_names):
             self.report(path + ("schema",), f"unknown schema {ref!r} (defined: "
                         f"{', '.join(sorted(map(str, self.schema_names))) or 'none'})" + _hint(ref, self.schema_names))
+        elif ref in self.sub_schemas:
+            self.report(path + ("schema",), f"schema {ref!r} holds sub-schemas for a dashboard plot, not one "
+                        "measurement a check can watch")
         elif ref is not None:
             spec = schemas.get(ref)  # None when the schema itself had problems (already reported)
         backend = entry.get("backend")
