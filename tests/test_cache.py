@@ -151,7 +151,7 @@ def test_sqlite_blocks_are_reused_and_only_what_changed_is_dropped(sqlite_apps):
     path = route_path("timeseries", SQLITE_BASE + 1000, SQLITE_BASE + 15000.5, 10, "0001")
     same_answer(cached, plain, path)
     before = blocks.stats()
-    for shift in range(1, 6):  # the sliding windows of a live page: distinct URLs, the same blocks
+    for shift in range(10, 60, 10):  # a live page's windows, a bucket apart: other answers, the same blocks
         same_answer(cached, plain, route_path("timeseries", SQLITE_BASE + 1000 + shift,
                                               SQLITE_BASE + 15000.5 + shift, 10, "0001"))
     after = blocks.stats()
@@ -352,3 +352,37 @@ def test_stats_json_is_plain_numbers(sqlite_apps):
     body = cached.get("/api/stats").get_json()
     json.dumps(body, allow_nan=False)
     assert set(body) >= {"blocks", "backend", "settings"}
+
+
+# ============================================================================================ answers by buckets
+
+
+@given(start=st.floats(2.0 ** 23, 1e10), width=st.floats(0, 1e6), dt=st.sampled_from([1, 10, 100, 1000, 100000]))
+def test_bucket_range_of_a_window_is_exact(start, width, dt):
+    from scald_monitor.serve.api import _buckets
+
+    end = start + width
+    first, last = _buckets(start, end, dt)
+    assert first * dt >= start and (first - 1) * dt < start
+    assert last * dt <= end and (last + 1) * dt > end
+
+
+def test_windows_holding_the_same_buckets_share_one_answer(sqlite_apps, monkeypatch):
+    """Live pages: windows ending at each browser's own now, with a parameter of the poller's own, are one answer
+    while they hold the same buckets of the level named; a bucket more is another answer; bad times stay 400."""
+    from scald_monitor.serve import data
+
+    agg, cached, plain, app = sqlite_apps
+    calls = []
+    real = data.timeseries
+    monkeypatch.setattr(data, "timeseries", lambda *a, **k: calls.append(1) or real(*a, **k))
+    base = SQLITE_BASE + 7000.0
+    paths = [route_path("timeseries", base + skew, base + 3600 + skew, 100, "0001") + f"&poll={i}"
+             for i, skew in enumerate((0.5, 3.25, 17.0, 99.0))]
+    bodies = [cached.get(p).get_data() for p in paths]
+    assert len(calls) == 1 and len(set(bodies)) == 1
+    for p in paths:
+        same_answer(cached, plain, p)
+    assert cached.get(route_path("timeseries", base + 100.5, base + 3700.5, 100, "0001")).status_code == 200
+    assert len(calls) == 2 + len(paths)  # the next bucket: computed; plus the plain app's reads above
+    assert cached.get(f"/api/timeseries/lat/{base + 10}/{base}?dt=100").status_code == 400

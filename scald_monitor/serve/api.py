@@ -8,6 +8,7 @@ check results in :mod:`.checks`.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 from flask import Blueprint, current_app, request
@@ -46,7 +47,58 @@ def state() -> ServeState:
 SOURCE_HEADER = "X-Scald-Source"
 
 
-def _data_route(measurement: str, start: str, end: str, build: Callable[..., Any], default_raw: bool = False):
+#: The parameters the data routes read (:func:`.params.parse`, plus the tag parameters ``tag`` names): an answer
+#: depends on nothing else, so the answer cache's key is made of these alone. ligo-scald's client sends its whole
+#: schema dict along, and a poller may add a parameter of its own to every request.
+QUERY_KEYS = ("column", "tag", "tag_key", "aggregate", "dt", "fill", "scale", "far", "datetime", "backend",
+              "transform", "default")
+#: Below this GPS time a float's step is under 2 ns, and InfluxDB, which compares bounds rounded to nanoseconds,
+#: may take a bucket start just outside a bound as inside it: windows there are keyed as given.
+_EXACT_FROM = 2.0 ** 23
+
+
+def _buckets(start: float, end: float, dt: int) -> tuple[int, int]:
+    """``(first, last)`` index k of the bucket starts ``k * dt`` in [start, end] (exactly: k * dt is a float)."""
+    first = math.ceil(start / dt)
+    while first * dt < start:
+        first += 1
+    while (first - 1) * dt >= start:
+        first -= 1
+    last = math.floor(end / dt)
+    while last * dt > end:
+        last -= 1
+    while (last + 1) * dt <= end:
+        last += 1
+    return first, last
+
+
+def answer_key(kind: str, measurement: str, start: str, end: str, args: Any, token: str) -> str:
+    """What identifies a data answer: route, measurement, window, the parameters read, the backend's change count.
+
+    Why not the URL: every poll of a live page is a distinct URL (its window ends at the browser's own now), yet a
+    read of a named aggregate level returns exactly the buckets whose starts (``k * dt``, DESIGN §7) are in the
+    window. So a timeseries or segment answer with ``dt`` naming a level is keyed by those buckets (and by the
+    window's length in buckets, which the value budget counts): all the dashboards on one page share one answer
+    until a bucket enters or leaves their windows. ``/api/latest`` does not read its window at all. Other windows
+    (raw points, a level picked by width, heatmap bins that start at ``start``) are keyed as given. Bad times
+    raise the route's 400 here, so that no error request is answered from the cache.
+    """
+    s, e = params.time_range(start, end)
+    dt = params.named_level(args) if kind in ("timeseries", "segment") else None
+    if kind == "latest":
+        window = "-"
+    elif dt is not None and s >= _EXACT_FROM:
+        first, last = _buckets(s, e, dt)
+        window = f"{first}:{last}:{math.floor((e - s) / dt)}*{dt}"
+    else:
+        window = f"{s!r}:{e!r}"
+    names = list(QUERY_KEYS) + [n for n in args.getlist("tag") if n not in QUERY_KEYS]
+    query = "&".join(f"{n}={v}" for n in names for v in args.getlist(n))
+    return "\n".join((kind, measurement, window, query, token))
+
+
+def _data_route(kind: str, measurement: str, start: str, end: str, build: Callable[..., Any],
+                default_raw: bool = False):
     """Parse, resolve the measurement, bind the parameters to its schema, read, answer (or a JSON error).
 
     ``build(store, schema, q, spec, sources)`` makes the body and notes the levels it read in ``sources``, which
@@ -56,7 +108,8 @@ def _data_route(measurement: str, start: str, end: str, build: Callable[..., Any
     dashboard open in many browsers polls the same URLs; on SQLite only while the file has not changed.
     """
     st = state()
-    key = request.full_path + "\n" + st.blocks.token(params.backend_name(request.args, st.cfg.backends))
+    token = st.blocks.token(params.backend_name(request.args, st.cfg.backends))
+    key = answer_key(kind, measurement, start, end, request.args, token)
     cached = st.cache.get(key)
     if cached is None and not st.cache.wait_or_lead(key):
         cached = st.cache.get(key)  # the leader's answer, unless it failed (then compute our own)
@@ -85,33 +138,33 @@ def _data_route(measurement: str, start: str, end: str, build: Callable[..., Any
 @bp.get("/timeseries/<measurement>/<start>/<end>")
 def timeseries(measurement: str, start: str, end: str):
     """Traces ``[{"x": [...], "y": [...], "name": tag value}]`` (ligo-scald's TimeSeries plots)."""
-    return _data_route(measurement, start, end,
+    return _data_route("timeseries", measurement, start, end,
                        lambda store, schema, q, spec, sources: data.timeseries(store, schema, q, sources=sources))
 
 
 @bp.get("/segment/<measurement>/<start>/<end>")
 def segment(measurement: str, start: str, end: str):
     """Heatmap strips ``[{"x": [...], "y": [0.5], "z": [[...]]}]`` (ligo-scald's TimeSegment plots)."""
-    return _data_route(measurement, start, end, lambda store, schema, q, spec, sources:
+    return _data_route("segment", measurement, start, end, lambda store, schema, q, spec, sources:
                        data.timeseries(store, schema, q, segment=True, sources=sources))
 
 
 @bp.get("/heatmap/<measurement>/<start>/<end>")
 def heatmap(measurement: str, start: str, end: str):
     """``[{"x": bins, "y": tag values, "z": rows}]`` (ligo-scald's TimeHeatMap plots)."""
-    return _data_route(measurement, start, end, data.heatmap)
+    return _data_route("heatmap", measurement, start, end, data.heatmap)
 
 
 @bp.get("/latest/<measurement>/<start>/<end>")
 def latest(measurement: str, start: str, end: str):
     """``[{"x": tag values, "y": newest values}]`` (ligo-scald's Bar plots)."""
-    return _data_route(measurement, start, end, data.latest)
+    return _data_route("latest", measurement, start, end, data.latest)
 
 
 @bp.get("/table/<measurement>/<start>/<end>")
 def table(measurement: str, start: str, end: str):
     """``{"fields": [...], "items": [...]}`` (ligo-scald's tables of triggers)."""
-    return _data_route(measurement, start, end, data.table, default_raw=True)
+    return _data_route("table", measurement, start, end, data.table, default_raw=True)
 
 
 @bp.get("/snapshot/<measurement>/<start>/<end>")

@@ -183,6 +183,15 @@ def parse(args: Mapping, start: str, end: str, backends: Mapping[str, Any]) -> Q
     return q
 
 
+def named_level(args: Mapping) -> int | None:
+    """The aggregate level ``dt`` names, by the rule :func:`parse` applies; None when absent, raw or not valid
+    (then :func:`parse` decides). For the answer cache's key, before anything else is parsed."""
+    dt = _arg(args, "dt")
+    if dt is None or not _INTEGRAL.fullmatch(dt) or float(dt) not in LEVELS:
+        return None
+    return int(float(dt))
+
+
 def backend_name(args: Mapping, backends: Mapping[str, Any]) -> str:
     """``backend`` (a key of ``backends:``), by default ``default`` (or the only/first backend configured)."""
     name = _arg(args, "backend")
