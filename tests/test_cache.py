@@ -386,3 +386,59 @@ def test_windows_holding_the_same_buckets_share_one_answer(sqlite_apps, monkeypa
     assert cached.get(route_path("timeseries", base + 100.5, base + 3700.5, 100, "0001")).status_code == 200
     assert len(calls) == 2 + len(paths)  # the next bucket: computed; plus the plain app's reads above
     assert cached.get(f"/api/timeseries/lat/{base + 10}/{base}?dt=100").status_code == 400
+
+
+# ============================================================================================ checks on the spot
+
+CHECKS = """
+checks:
+  lat_max:
+    type: threshold
+    schema: lat
+    warning: "~:0.5"
+    critical: "~:600"
+    lookback: LOOKBACK
+  lat_beat:
+    type: heartbeat
+    schema: lat
+    warning: 60
+    critical: 180
+"""
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lookback=st.sampled_from([30, 300, 3000, 30000]),
+       batches=st.lists(st.tuples(st.sampled_from(JOBS), st.lists(st.floats(-4000, 5, allow_nan=False), min_size=1,
+                                                                    max_size=5),
+                                  st.floats(0, 1000, allow_nan=False)), min_size=1, max_size=4))
+def test_checks_evaluated_through_the_blocks_equal_the_backends(tmp_path_factory, lookback, batches):
+    """/api/nagios's evaluation on the spot reads through the block cache: the same results as reading the store,
+    between writes (late points included), for a threshold and a heartbeat check."""
+    from scald_monitor.rules.run import evaluate_check
+
+    directory = tmp_path_factory.mktemp("cache-checks")
+    agg = Aggregator(path=directory / "store.sqlite")
+    agg.register_schema("lat", ["data"], "data", ["job"], "job", "max")
+    now_unix = time.time()
+    gps = gps_now()
+    agg.store_columns("lat", {(j,): {"time": list(gps - 5000 + np.arange(0, 5000, 7.0)),
+                                     "fields": {"data": list(np.linspace(0, 1, len(np.arange(0, 5000, 7.0))))}}
+                              for j in JOBS[:2]})
+    (directory / "scald.yml").write_text(CONFIG.replace("BACKEND", "{backend: sqlite, path: store.sqlite}")
+                                         + CHECKS.replace("LOOKBACK", str(lookback)))
+    cfg = load(str(directory / "scald.yml"))
+    blocks = BlockCache(cfg.backends)
+    try:
+        for job, offsets, value in [(None, [], 0.0)] + batches:
+            if job is not None:
+                agg.store_columns("lat", {(job,): {"time": [gps + o for o in offsets],
+                                                   "fields": {"data": [value] * len(offsets)}}})
+            for name in [n for n in cfg.checks for _ in range(2)]:  # twice: the second from blocks
+                mine = evaluate_check(cfg, name, now=now_unix, wrap=blocks.wrap)
+                theirs = evaluate_check(cfg, name, now=now_unix)
+                assert (mine.state, mine.summary, repr(mine.tags), repr(mine.perfdata), mine.source) == \
+                    (theirs.state, theirs.summary, repr(theirs.tags), repr(theirs.perfdata), theirs.source), name
+        assert blocks.stats()["blocks"]["hits"] > 0
+    finally:
+        agg.close()
+        blocks.close()

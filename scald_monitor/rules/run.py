@@ -14,16 +14,19 @@ from .result import UNKNOWN, Result
 
 TYPE_CHECKING = False  # not ``from typing import ...``: check_scald imports this module
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Callable
 
 
 def evaluate_check(cfg: Any, name: str, now: float | None = None,
-                   busy: dict[str, threading.Thread] | None = None, lite: bool = False) -> Result:
+                   busy: dict[str, threading.Thread] | None = None, lite: bool = False,
+                   wrap: Callable[[Any, str], Any] | None = None) -> Result:
     """Evaluate one check against its backend, within its timeout; any failure to look is UNKNOWN.
 
     ``busy`` remembers the worker thread of each check, so that a run still stuck in a slow backend is never
     joined by a second one. ``lite`` reads through the numpy-free reader (``connect(lite=True)``), for a process
     that evaluates one check and exits (check_scald), where importing numpy would cost more than the check.
+    ``wrap(store, backend)`` gives the reader to evaluate through (``scald serve``: its block cache, so that an
+    evaluation on the spot reads what the dashboard has already read).
 
     The evaluation runs in a worker thread even then: a query blocked in SQLite (a locked file, a hung disk) holds
     the thread inside C, where neither a signal handler nor anything else of Python runs until SQLite returns; the
@@ -45,7 +48,8 @@ def evaluate_check(cfg: Any, name: str, now: float | None = None,
             return
         box["store"] = store
         try:
-            box["result"] = evaluate(check, cfg.schemas[check.schema], store, now)
+            reader = store if wrap is None else wrap(store, check.backend)
+            box["result"] = evaluate(check, cfg.schemas[check.schema], reader, now)
         finally:
             store.close()
 

@@ -31,9 +31,9 @@ class ServeState:
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.readers = Readers(cfg)
-        self.evaluator = checks.Evaluator(cfg)
         self.cache = ResponseCache()
         self.blocks = BlockCache(cfg.backends, ttl=self.cache.ttl)
+        self.evaluator = checks.Evaluator(cfg, blocks=self.blocks)
 
 
 def state() -> ServeState:

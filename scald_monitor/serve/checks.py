@@ -15,6 +15,7 @@ import math
 import os
 import threading
 import time
+from typing import Any
 
 from ..config import Config, is_check_name
 from ..outputs.status import MAX_BYTES, DocumentError, Judgement, expiry_seconds, judge, load, status_document, \
@@ -37,8 +38,9 @@ def known(cfg: Config, name: str) -> bool:
 class Evaluator:
     """On-the-spot evaluations, shared by all web threads: one at a time per check, reused for a few seconds."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, blocks: Any = None):
         self.cfg = cfg
+        self.blocks = blocks  # the app's BlockCache: evaluations read through it, as the data routes do
         self._busy: dict[str, threading.Thread] = {}
         self._cache: dict[str, tuple[float, dict]] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -56,7 +58,8 @@ class Evaluator:
                 return cached[1]
             now = time.time()
             try:
-                result = evaluate_check(self.cfg, name, now=now, busy=self._busy)
+                result = evaluate_check(self.cfg, name, now=now, busy=self._busy,
+                                        wrap=None if self.blocks is None else self.blocks.wrap)
                 status = CheckStatus(result=result, raw_state=result.state,
                                      max_attempts=check.max_attempts)
                 doc = status_document(status, check, now)
