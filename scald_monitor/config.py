@@ -207,7 +207,7 @@ def load(path: str) -> Config:
     """Read and validate ``path``; raise :class:`ConfigError` listing every problem found."""
     doc = yamlfile.parse(read_text(path))
     if doc.fatal:
-        raise ConfigError(Problem(path, line, "", message) for line, _, message in doc.errors)
+        raise ConfigError(Problem(path, line, where, message) for line, where, message in doc.errors)
     if not isinstance(doc.data, dict):
         sections = ", ".join(load_schema()["properties"])
         message = ("the file is empty: expected a mapping with sections such as backends, schemas, checks"

@@ -31,6 +31,8 @@ EXTERNAL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:|//)")  # any scheme (http:,
 DATA_URI = re.compile(r"^data:image/[A-Za-z0-9.+-]+(?:;base64)?,", re.IGNORECASE)
 
 KeyPath = tuple
+#: Settings a block hands to the page as the walk left them (defaults filled); the rest is built below.
+COPIED = ("title", "columns", "grid_size", "footer", "visible")
 
 
 @dataclass
@@ -67,7 +69,7 @@ def load_report(path: str, allow_external_links: bool = False) -> ReportSpec:
     """
     doc = yamlfile.parse(read_text(path, "report configuration"))
     if doc.fatal:
-        raise ConfigError(Problem(path, line, "", message) for line, _, message in doc.errors)
+        raise ConfigError(Problem(path, line, where, message) for line, where, message in doc.errors)
     if not isinstance(doc.data, dict):  # empty or not a mapping: say what a *report* file must hold
         raise ConfigError([Problem(path, 1, "", "expected a mapping with one key, report: {title, tabs: [...]}; "
                                    f"got {describe(doc.data)}")])
@@ -165,10 +167,10 @@ class _Report(FileCheck):
             return None
         kind = entry["name"]
         built = getattr(self, f"block_{kind}", None)
-        out = built(path, entry) if built else {"kind": kind, "text": entry.get(kind)}
+        out = built(path, entry) if built else {"text": entry.get(kind)}  # header, footer, description
         if out is None or self.bad(path):
             return None
-        return {"kind": kind, **{k: v for k, v in entry.items() if k not in ("name", "path", "url", "data")}, **out}
+        return {"kind": kind, **{k: entry[k] for k in COPIED if k in entry and built}, **out}
 
     def image(self, path: KeyPath, raw: Any) -> dict | None:
         """One image: a path string, or {path|url, title, caption, alt}; ``data:image/...`` URIs are kept."""

@@ -121,6 +121,8 @@ def format_path(path: tuple) -> str:
 def _number(value: Any) -> float | int | None:
     """A finite number from a number or numeric string, for messages ("got -1.0"); else None."""
     if isinstance(value, str):
+        if not value.isascii() or "_" in value:  # float() reads '١٢٣' and '1_0'; the schema's patterns do not
+            return None
         try:
             value = float(value)
         except ValueError:
@@ -355,8 +357,9 @@ class Walker:
                 sub = extra
             self._change(changes, value, key, self._walk(sub, value[key], kpath, loud, None, None))
         for key, sub in props.items():
-            if isinstance(sub, dict) and "default" in sub and value.get(key) is None and key not in missing:
-                self._change(changes, value, key, self._walk(sub, sub["default"], path + (key,), loud, None, None))
+            node = self._plan(sub).node if isinstance(sub, dict) else {}  # a $ref's target may hold the default
+            if "default" in node and value.get(key) is None and key not in missing:
+                self._change(changes, value, key, self._walk(sub, node["default"], path + (key,), loud, None, None))
 
     @staticmethod
     def _change(changes: dict, value: dict, key: Any, new: Any) -> None:

@@ -23,8 +23,9 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from scald_monitor.cli import monitor
-from scald_monitor.config import FileCheck, load, make_check
+from scald_monitor.config import ConfigError, FileCheck, load, make_check
 from scald_monitor.io.schema import NAME_RE, RESERVED_NAMES
+from scald_monitor.report_config import load_report
 from scald_monitor.rules.ranges import RangeError, parse_range
 from scald_monitor.schemawalk import KEYWORDS, load_schema, schema_path
 
@@ -278,3 +279,32 @@ def test_the_generator_makes_rich_valid_documents_too(name):
 
     found = find(documents(name), rich_and_valid, settings=settings(max_examples=5000, deadline=None))
     assert walk_problems(name, found) == []
+
+
+def test_sub_schemas_are_told_from_a_measurement_with_a_typo(tmp_path):
+    """ligo-scald's sub-schema entries (mappings only, no column) load as the dashboard's; a measurement schema
+    with a misspelt mapping key stays a measurement schema with an unknown key."""
+    path = tmp_path / "c.yml"
+    path.write_text("schemas:\n  lat: {column: data, mocks: {signal: sine}}\n"
+                    "  multi: {schema1: {measurement: lat, column: data}, schema2: {measurement: lat}}\n"
+                    "  agg: {measurement: lat, schema1: {column: data}}\n")
+    with pytest.raises(ConfigError) as info:
+        load(str(path))
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}:2: schemas.lat.mocks: unknown key (did you mean 'mock'?)"]
+    path.write_text("schemas:\n  multi: {schema1: {measurement: lat, column: data}}\n  lat: {column: data}\n"
+                    "checks:\n  c: {type: heartbeat, schema: multi, critical: 60}\n")
+    with pytest.raises(ConfigError, match=r"checks\.c\.schema: schema 'multi' holds sub-schemas"):
+        load(str(path))
+
+
+def test_yaml_dates_are_text_where_any_scalar_is(tmp_path):
+    """YAML reads 2024-05-01 as a date: a tag value or a report text of that form is its text, as before."""
+    path = tmp_path / "c.yml"
+    path.write_text("schemas:\n  s: {column: data, tag: day}\nchecks:\n  c: {type: heartbeat, schema: s, "
+                    "critical: 60, tags: [2024-05-01]}\n")
+    assert load(str(path)).checks["c"].tags == ("2024-05-01",)
+    report = tmp_path / "r.yml"
+    report.write_text("report:\n  tabs:\n    - {name: 2024-05-01, content: [{name: header, header: 2024-05-02}]}\n")
+    tab = load_report(str(report)).tabs[0]
+    assert (tab.name, tab.content) == ("2024-05-01", [{"kind": "header", "text": "2024-05-02"}])
