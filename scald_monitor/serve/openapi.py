@@ -293,9 +293,12 @@ def openapi_document(cfg: Any = None) -> dict:
                      "store_triggers keeps in its \"<far>_hz\" retention policies.",
                      {"$ref": "#/components/schemas/Table"}),
         "/api/snapshot/{measurement}/{start}/{end}": {"get": {
-            "summary": "ligo-scald snapshots: not stored by scald-monitor, always 404.",
-            "parameters": [_ref("measurement"), _ref("start"), _ref("end")],
-            "responses": {"404": _error("Snapshots are not supported.")}}},
+            "summary": "The newest snapshot (store_snapshot) as ligo-scald's [{x, y}]; start and end are ignored.",
+            "parameters": [_ref("measurement"), _ref("start"), _ref("end"), _ref("backend")],
+            "responses": {"200": _json({"type": "array", "items": {"type": "object"}}, "The newest snapshot."),
+                          "400": _error("A bad parameter (e.g. an unknown backend)."),
+                          "404": _error("No snapshot of that measurement is stored."),
+                          "503": _error("The backend cannot be read.")}}},
         "/api/nagios/{check}": {"get": {
             "summary": "Status document of a check (IGWN/LIGO Nagios JSON): the daemon's file while valid, else "
                        "evaluated now (source: evaluated, no state machine). No data yet: 200 UNKNOWN.",
