@@ -442,3 +442,17 @@ def test_checks_evaluated_through_the_blocks_equal_the_backends(tmp_path_factory
     finally:
         agg.close()
         blocks.close()
+
+
+def test_cache_settle_is_a_checked_backend_setting(tmp_path):
+    from scald_monitor.config import ConfigError
+
+    (tmp_path / "a.yml").write_text(CONFIG.replace("BACKEND", "{backend: influxdb, db: x, cache_settle: 120}"))
+    cfg = load(str(tmp_path / "a.yml"))
+    assert BlockCache(cfg.backends).stats()["settings"]["backends"]["default"]["cache_settle"] == 120
+    (tmp_path / "b.yml").write_text(CONFIG.replace("BACKEND", "{backend: influxdb, db: x}"))
+    assert BlockCache(load(str(tmp_path / "b.yml")).backends).stats()["settings"]["backends"]["default"][
+        "cache_settle"] == 600
+    (tmp_path / "c.yml").write_text(CONFIG.replace("BACKEND", "{backend: influxdb, db: x, cache_settle: -5}"))
+    with pytest.raises(ConfigError, match="cache_settle"):
+        load(str(tmp_path / "c.yml"))
