@@ -17,7 +17,7 @@ import os
 from . import yamlfile
 from .records import FrozenRecord, Record
 from .rules.ranges import parse_range
-from .schemawalk import INVALID, Walker, close_matches, describe, format_path, load_schema
+from .schemawalk import Walker, close_matches, describe, format_path, load_schema
 
 TYPE_CHECKING = False  # no ``typing`` or ``dataclasses`` at run time: check_scald loads the configuration
 if TYPE_CHECKING:

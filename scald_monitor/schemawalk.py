@@ -19,7 +19,11 @@ Annotations (``x-*``, ignored by other validators) shape the messages and the re
   ``got`` (its description) and ``hint`` (a did-you-mean); ``x-required``: the message for each missing key.
 * ``x-report``: report this node's failure at ``path + (x-report,)``, at its key line; ``x-at: key``: at the key.
 * ``x-convert``: turn a valid value into what the program uses (numeric strings into numbers, paths made
-  absolute, ...); ``x-typos``: in an open mapping, report keys that look like misspelt known keys.
+  absolute, ...); ``x-typos``: in an open mapping, keys that look like misspelt known keys are recorded apart, in
+  ``lints`` (the configuration refuses them, but no validator could: the mapping is open).
+
+A required key whose value is null is reported with its ``x-required`` message (where its schema refuses null, so
+validity is unchanged), rather than as a type error.
 
 The result of :meth:`Walker.walk` is the data with every value converted and every ``default`` filled in (a
 property that is absent or null takes its default), invalid values replaced by :data:`INVALID`, so that the code
@@ -274,15 +278,15 @@ class Walker:
             branch = node.get("then") if self.valid(plan.condition, value) else node.get("else")
             if branch is not None:
                 result = self._pick(result, self._walk(branch, value, path, loud, expected, changes), value)
-        if owner:
-            return {**value, **changes} if changes else value
-        if self.failures != before:
-            return result if isinstance(value, (dict, list)) else INVALID
-        if plan.format is not None and plan.format in self.formats:
+        if plan.format is not None and plan.format in self.formats and self.failures == before:
             try:
                 result = self.formats[plan.format](result)
             except ValueError as exc:
                 return self._fail(node, "format", value, path, loud, expected, str(exc))
+        if owner:
+            return {**value, **changes} if changes else value
+        if self.failures != before:
+            return result if isinstance(value, (dict, list)) else INVALID
         if plan.convert:
             result = self.converters[plan.convert](result)
         return result
