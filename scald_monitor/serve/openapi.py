@@ -40,6 +40,8 @@ _NAME = {"type": "string", "pattern": NAME_PATTERN}
 #: the measurement's stored schema: ``(key, rule)``. The key is a word of the error message the API sends.
 PARAMETER_RULES: tuple[tuple[str, str], ...] = (
     ("before start", "end must not be before start (the window [start, end] is empty otherwise)"),
+    ("tag value", f"the values of a parameter named in tag: at most {MAX_TAG_VALUE} characters, no control "
+                  "characters"),
     ("unknown column", "every column must be one of the measurement's columns (GET /api/measurements)"),
     ("unknown tag", "every name in tag must be one of the measurement's tags"),
     ("is not one of its tags", "tag_key must be one of the measurement's tags"),
@@ -68,12 +70,13 @@ PARAMETERS: dict[str, dict] = {
                   "ligo-scald: tag=job&job=0001&job=0002 selects two series, one trace each, named by the value. "
                   "With several tags, every combination of the given values is a series; a tag left out matches "
                   "every value.", {"type": "array", "items": _NAME}, style="form", explode=True),
+    # Free-form in the document, because the server is: a query parameter is a tag filter only when `tag` names
+    # it (a poller's own parameters are ignored), so the limits on values hold across two parameters
+    # (x-parameter-rules), which OpenAPI 3.0 cannot put in a schema.
     "tag_values": _param("tag_values", "query", "The tag filter values themselves: one query parameter per name "
-                         f"listed in `tag` (e.g. job=0001&job=0002), each at most {MAX_TAG_VALUE} characters; "
-                         "control characters are refused.",
-                         {"type": "object", "additionalProperties": {"type": "array", "items": {
-                             "type": "string", "maxLength": MAX_TAG_VALUE, "pattern": "^[^\\x00-\\x1f\\x7f]*$"}}},
-                         style="form", explode=True),
+                         f"listed in `tag` (e.g. job=0001&job=0002), each at most {MAX_TAG_VALUE} characters, "
+                         "without control characters. Parameters that `tag` does not name are ignored.",
+                         {"type": "object", "additionalProperties": {}}, style="form", explode=True),
     "tag_key": _param("tag_key", "query", "The tag that makes heatmap rows / latest bars. Default: the schema's.",
                       _NAME),
     "aggregate": _param("aggregate", "query", "Which bucket aggregate to read. Default: the schema's, else max.",

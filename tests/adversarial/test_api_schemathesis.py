@@ -37,7 +37,7 @@ from scald_monitor.io import connect
 from scald_monitor.serve import create_app
 from scald_monitor.serve.errors import ApiError
 from scald_monitor.serve.openapi import PARAMETER_RULES
-from scald_monitor.serve.params import MAX_FILTER_SERIES, MAX_RAW_SPAN, MAX_VALUES
+from scald_monitor.serve.params import MAX_FILTER_SERIES, MAX_RAW_SPAN, MAX_TAG_VALUE, MAX_VALUES
 from scald_monitor.serve.readers import resolve
 
 #: Examples per operation in the fuzzing phase; with the coverage phase, ~100 requests per operation.
@@ -146,6 +146,9 @@ def broken_rule(app, url: str, message: str) -> str | None:
     args: dict[str, list[str]] = {}
     for key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
         args.setdefault(key, []).append(value)
+    for name in dict.fromkeys(t.strip() for t in args.get("tag", []) if t.strip()):
+        if any(len(v) > MAX_TAG_VALUE or re.search(r"[\x00-\x1f\x7f]", v) for v in args.get(name, [])):
+            return "tag value"  # checked before the measurement is looked up: any measurement, known or not
 
     def one(name: str) -> str | None:
         values = [v.strip() for v in args.get(name, [])[:1] if v.strip()]
@@ -356,6 +359,8 @@ def test_the_suite_finds_a_planted_bug(sqlite_app, monkeypatch, breakage):
     ("/api/timeseries/latency_history/10/20", "column=data&tag=job&job=0001", None),
     ("/api/timeseries/no_such/20/10", "", "before start"),
     ("/api/timeseries/no_such/10/20", "column=nope", None),  # an unknown measurement is a 404, no rule
+    ("/api/timeseries/no_such/10/20", "tag=job&job=%01", "tag value"),  # refused before the lookup
+    ("/api/latest/latency_history/0/0", "other=%01", None),  # not named in tag: ignored, no rule
 ])
 def test_the_oracle_names_only_rules_the_request_breaks(sqlite_app, path, query, rule):
     """:func:`broken_rule` must not forgive a 400 for a request that breaks no documented rule."""
