@@ -130,10 +130,6 @@ class Check(FrozenRecord):
         out["for"] = self.hold
         return out
 
-    def get(self, key: str, default: Any = None) -> Any:
-        """Mapping-style read, kept only for ``serve/pages.py`` (owned elsewhere) until it reads attributes."""
-        return getattr(self, "hold" if key == "for" else key, default)
-
 
 class Config(Record):
     """A validated configuration; every section is normalized (defaults filled, paths absolute)."""

@@ -196,10 +196,10 @@ def _thresholds(schema_name: str, column: str) -> list[dict]:
     """Warning/critical ranges of the threshold checks that watch this schema's column: drawn on its plot."""
     out = []
     for name, check in sorted(_config().checks.items()):
-        if check.get("type") != "threshold" or check.get("schema") != schema_name or check.get("column") != column:
+        if check.type != "threshold" or check.schema != schema_name or check.column != column:
             continue
         for level in ("warning", "critical"):
-            r = _threshold(check.get(level))
+            r = _threshold(getattr(check, level))
             if r:
                 out.append({"check": name, "level": level, **r})
     return out
