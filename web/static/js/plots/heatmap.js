@@ -8,8 +8,9 @@ import { h } from "../dom.js";
 import { plotLevel } from "../levels.js";
 import { numText } from "../text.js";
 import { utcText } from "../time.js";
-import { FONT, describeWindow, panel, timeAxis, timeLegend, windows, zoomable } from "./common.js";
-import { cellAt, cellCount, colourLut, heatImage, mergeColumns, nextSpan, tagSplits } from "./data.js";
+import { cellImage, paintImage, rowPlot } from "./cells.js";
+import { describeWindow, panel, windows, zoomable } from "./common.js";
+import { cellAt, cellCount, colourLut, heatImage, mergeColumns, nextSpan } from "./data.js";
 
 const LUT = colourLut();
 
@@ -31,53 +32,18 @@ export function heatMap(fig, cfg, env) {
 
   function build() {
     if (p.u) p.u.destroy();
-    const n = () => st.tags.length;
-    p.u = new uPlot({
-      ...p.size(),
-      padding: [8, 28, 0, 0],
-      scales: { x: { time: true, range: zoom.range }, y: { auto: false, range: () => [-0.5, Math.max(n(), 1) - 0.5] } },
-      series: [timeLegend(clock), { label: cfg.title, show: true, stroke: "transparent", points: { show: false } }],
-      axes: [timeAxis(clock), {
-        label: q.tag_key || "tag", labelSize: 16, labelFont: FONT, font: FONT, size: 56,
-        splits: () => tagSplits(n(), p.u ? p.u.bbox.height / devicePixelRatio : 140),
-        values: (u, splits) => splits.map((s) => String(st.tags[n() - 1 - s] ?? "")),
-        grid: { show: false },
-      }],
-      legend: { show: false },
-      cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
-      hooks: { draw: [paint], setSelect: [zoom.hook], setCursor: [readout] },
-    }, [[], []], p.body);
+    p.u = rowPlot(p, { clock, zoom, title: cfg.title, label: q.tag_key || "tag", axisSize: 56, rows: () => st.tags,
+                       paint: (u) => paintImage(u, st.image, clock), readout });
     zoom.attach(p.u);
     p.fit();
   }
 
   function render() {
     const img = heatImage(st, dt, transform, LUT);
-    if (!img) return (st.image = null);
-    const off = document.createElement("canvas");
-    off.width = img.cols;
-    off.height = img.rows;
-    const g = off.getContext("2d");
-    const data = g.createImageData(img.cols, img.rows);
-    data.data.set(img.data);
-    g.putImageData(data, 0, 0);
-    st.image = { canvas: off, x0: img.x0, x1: img.x1 };
+    st.image = cellImage(img);
+    if (!img) return;
     const fmt = (v) => (log ? `1e${numText(v)}` : numText(v));
     bar.update(fmt(img.lo), fmt(img.hi), `${q.column}${log ? " (log)" : ""}`);
-  }
-
-  function paint(u) {
-    if (!st.image) return;
-    const { left, top, width, height } = u.bbox;
-    const c = u.ctx;
-    c.save();
-    c.beginPath();
-    c.rect(left, top, width, height);
-    c.clip();
-    c.imageSmoothingEnabled = false;
-    const xa = u.valToPos(clock.gpsToUnix(st.image.x0), "x", true), xb = u.valToPos(clock.gpsToUnix(st.image.x1), "x", true);
-    c.drawImage(st.image.canvas, xa, top, xb - xa, height);
-    c.restore();
   }
 
   function readout(u) {

@@ -8,8 +8,9 @@ import { dataUrl, getJSON } from "../api.js";
 import { plotLevel } from "../levels.js";
 import { numText } from "../text.js";
 import { utcText } from "../time.js";
-import { FONT, describeWindow, panel, timeAxis, timeLegend, windows, zoomable } from "./common.js";
-import { cellAt, colourLut, dropBefore, heatImage, histogram2d, mergeTail, nextSpan, tagSplits } from "./data.js";
+import { cellImage, paintImage, rowPlot } from "./cells.js";
+import { describeWindow, panel, windows, zoomable } from "./common.js";
+import { cellAt, colourLut, dropBefore, heatImage, histogram2d, mergeTail, nextSpan } from "./data.js";
 
 const LUT = colourLut();
 
@@ -32,47 +33,14 @@ export function binnedHistogram(fig, cfg, env) {
 
   function build() {
     if (p.u) p.u.destroy();
-    const n = () => st.tags.length;
-    p.u = new uPlot({
-      ...p.size(), padding: [8, 28, 0, 0],
-      scales: { x: { time: true, range: zoom.range }, y: { auto: false, range: () => [-0.5, Math.max(n(), 1) - 0.5] } },
-      series: [timeLegend(clock), { label: cfg.title, stroke: "transparent", points: { show: false } }],
-      axes: [timeAxis(clock), { label: cfg.ylabel || q.column, labelSize: 16, labelFont: FONT, font: FONT, size: 64,
-        splits: () => tagSplits(n(), p.u ? p.u.bbox.height / devicePixelRatio : 140),
-        values: (u, splits) => splits.map((k) => String(st.tags[n() - 1 - k] ?? "")), grid: { show: false } }],
-      legend: { show: false },
-      cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
-      hooks: { draw: [paint], setSelect: [zoom.hook], setCursor: [readout] },
-    }, [[], []], p.body);
+    p.u = rowPlot(p, { clock, zoom, title: cfg.title, label: cfg.ylabel || q.column, axisSize: 64,
+                       rows: () => st.tags, paint: (u) => paintImage(u, image, clock), readout });
     zoom.attach(p.u);
     p.fit();
   }
 
   function render() {
-    const img = heatImage(st, tbinS, (v) => v, LUT);
-    if (!img) return (image = null);
-    const off = document.createElement("canvas");
-    off.width = img.cols;
-    off.height = img.rows;
-    const g = off.getContext("2d");
-    const data = g.createImageData(img.cols, img.rows);
-    data.data.set(img.data);
-    g.putImageData(data, 0, 0);
-    image = { canvas: off, x0: img.x0, x1: img.x1 };
-  }
-
-  function paint(u) {
-    if (!image) return;
-    const { left, top, width, height } = u.bbox;
-    const c = u.ctx;
-    c.save();
-    c.beginPath();
-    c.rect(left, top, width, height);
-    c.clip();
-    c.imageSmoothingEnabled = false;
-    const xa = u.valToPos(clock.gpsToUnix(image.x0), "x", true), xb = u.valToPos(clock.gpsToUnix(image.x1), "x", true);
-    c.drawImage(image.canvas, xa, top, xb - xa, height);
-    c.restore();
+    image = cellImage(heatImage(st, tbinS, (v) => v, LUT));
   }
 
   function readout(u) {
