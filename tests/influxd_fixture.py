@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -18,19 +16,12 @@ from pathlib import Path
 
 import requests
 
-HOST = "127.0.0.1"
+from procs import HOST, free_port, stop_process
 
 
 def influxd_binary() -> str | None:
     """Path of ``influxd``, or None when InfluxDB is not installed."""
     return shutil.which("influxd")
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (bound to 0 and released; the caller retries if it is taken since)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 class InfluxD:
@@ -135,14 +126,7 @@ class InfluxD:
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM by PID, wait up to ``timeout`` s, then SIGKILL. Data stay on disk for the next ``start()``."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process(proc, timeout)
 
     def query(self, q: str, db: str | None = None, **params) -> dict:
         """Run InfluxQL over raw HTTP (POST, so CREATE/DROP work too) and return the decoded JSON response."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from typing import Any
 
 import requests
 
-from influxd_fixture import HOST, free_port
+from procs import HOST, free_port, stop_process
 
 
 class Answer:
@@ -85,14 +84,7 @@ class LigoScaldServe:
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process(proc, timeout)
 
     def get(self, path: str) -> Answer:
         r = self.session.get(self.url + path, timeout=60)

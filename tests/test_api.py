@@ -29,7 +29,17 @@ from scald_monitor.serve import create_app
 from scald_monitor.serve.params import MAX_VALUES
 from scald_monitor.timeutil import gps_now
 
+#: The time the data end at. Checks are evaluated at the real time, so T0 must be "now" when this module's first
+#: store is filled, not when the module was collected (a long run collects it minutes earlier): fresh_clock().
 T0 = int(gps_now())
+_CLOCK_SET = False
+
+
+def fresh_clock() -> None:
+    """Sets T0 to now, once per session (both backends' data share one T0)."""
+    global T0, _CLOCK_SET
+    if not _CLOCK_SET:
+        T0, _CLOCK_SET = int(gps_now()), True
 JOBS = ("0000", "0001", "0002")
 XSS = '<script>alert("x")</script>'
 
@@ -147,11 +157,13 @@ def make_env(kind: str, directory, backend_yaml: str, sqlite: bool) -> Env:
 
 @pytest.fixture(scope="module")
 def sqlite_env(tmp_path_factory):
+    fresh_clock()
     return make_env("sqlite", tmp_path_factory.mktemp("api-sqlite"), "{backend: sqlite, path: store.sqlite}", True)
 
 
 @pytest.fixture(scope="module")
 def influx_env(tmp_path_factory, influxd):
+    fresh_clock()
     db = f"api_{uuid.uuid4().hex[:10]}"
     yaml = f"{{backend: influxdb, hostname: {influxd.host}, port: {influxd.port}, db: {db}}}"
     env = make_env("influx", tmp_path_factory.mktemp("api-influx"), yaml, False)
@@ -390,7 +402,7 @@ def test_unreachable_backend_is_503(kind, tmp_path):
     if kind == "sqlite":
         backend = "{backend: sqlite, path: missing.sqlite}"
     else:
-        from influxd_fixture import free_port
+        from procs import free_port
 
         backend = f"{{backend: influxdb, hostname: 127.0.0.1, port: {free_port()}, db: x, timeout: 2}}"
     (tmp_path / "scald.yml").write_text(CONFIG.replace("BACKEND", backend))

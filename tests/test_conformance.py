@@ -216,7 +216,7 @@ def make_data(t0: int) -> dict:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, influxd):
-    from influxd_fixture import free_port
+    from procs import free_port
 
     influxd.start()
     t0 = int(gps_now())

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from procs import free_port
 from scald_monitor import config
 from scald_monitor.serve import create_app
 
@@ -289,12 +289,6 @@ def test_vendor_readme_lists_every_file():
 # ---- real browser ----------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_http(url: str, timeout: float = 15) -> None:
     import urllib.request
 
@@ -349,6 +343,21 @@ class Server:
         if self.server is not None:
             self.server.shutdown()
             self.thread.join(10)
+
+
+def live_fill(cfg_path: Path, duration: int) -> subprocess.Popen:
+    """``scald fill`` of an hour of history, then live data each second for ``duration`` s; returns once it follows
+    (its stderr drained from then on). The caller terminates it."""
+    feeder = subprocess.Popen([str(BIN / "scald"), "fill", "-c", str(cfg_path), "--span", "3600", "--follow",
+                               "--duration", str(duration)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)
+    for line in feeder.stderr:
+        if "writing live data" in line:
+            break
+    else:
+        pytest.fail(f"scald fill exited {feeder.wait()} before following")
+    threading.Thread(target=feeder.stderr.read, daemon=True).start()
+    return feeder
 
 
 def start_chromium():
@@ -432,16 +441,9 @@ def test_dashboard_in_chromium(tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     t0 = time.monotonic()
     # one hour of history, then live data every second (the streaming plots must grow)
-    feeder = subprocess.Popen([str(BIN / "scald"), "fill", "-c", str(cfg_path), "--span", "3600", "--follow",
-                               "--duration", "120"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    feeder = live_fill(cfg_path, 120)
     server = driver = None
     try:
-        for line in feeder.stderr:
-            if "writing live data" in line:
-                break
-        else:
-            pytest.fail(f"scald fill exited {feeder.wait()} before following")
-        threading.Thread(target=feeder.stderr.read, daemon=True).start()  # keep draining its stderr
         run_once = [str(BIN / "scald-monitor"), "run", "--once", "-c", str(cfg_path)]
         assert subprocess.run(run_once, capture_output=True).returncode == 0
         server = Server(cfg_path)
@@ -1030,16 +1032,9 @@ def test_every_plot_type_in_chromium(tmp_path):
     once; the trigger table sorts and cuts; no console error; nothing but 127.0.0.1."""
     need_chromium()
     cfg_path = every_plot_config(tmp_path)
-    feeder = subprocess.Popen([str(BIN / "scald"), "fill", "-c", str(cfg_path), "--span", "3600", "--follow",
-                               "--duration", "90"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    feeder = live_fill(cfg_path, 90)
     server = driver = None
     try:
-        for line in feeder.stderr:
-            if "writing live data" in line:
-                break
-        else:
-            pytest.fail(f"scald fill exited {feeder.wait()} before following")
-        threading.Thread(target=feeder.stderr.read, daemon=True).start()
         store_psd(cfg_path)
         server = Server(cfg_path)
         driver = start_chromium()

@@ -25,6 +25,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from procs import free_port
 from scald_monitor.config import load
 from scald_monitor.mock.answer import MAX_POINTS, QueryError, execute
 from scald_monitor.mock.generate import generate_columns
@@ -645,12 +646,6 @@ def test_ligo_scald_aggregator_writes_are_accepted(mock, caplog):
     assert not [r for r in caplog.records if "response status" in r.getMessage()]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def ligo_serve(mock, tmp_path_factory):
     """ligo-scald's own `scald serve` (bottle, wsgiref) with its backend pointing at our mock."""
@@ -658,7 +653,7 @@ def ligo_serve(mock, tmp_path_factory):
     cfg = tmp_path_factory.mktemp("ligo") / "scald.yml"
     cfg.write_text(CONFIG.format(port=port_of_mock))
     for _attempt in range(3):
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen([sys.executable, "-m", "ligo.scald", "serve", "-c", str(cfg), "-p", str(port),
                                  "--hostname", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         server = Proc(proc, f"http://127.0.0.1:{port}")
