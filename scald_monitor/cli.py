@@ -308,19 +308,20 @@ def mock_cmd(config_path: str | None, hostname: str, port: int, seed: int | None
               help="Report configuration (ligo-scald's format: report: {title, tabs: [...]}).")
 @click.option("-o", "--output-dir", "outdir", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Directory to write the site into (created as needed).")
-@click.option("--allow-external-links", is_flag=True,
-              help="Keep tabs whose url points off-site (by default the report references nothing outside DIR).")
+@click.option("--allow-external-links", is_flag=True, hidden=True,
+              help="Accepted for old scripts; tab links may point off-site without it.")
 def report_cmd(config_path: str, outdir: str, allow_external_links: bool) -> None:
     """Build a static offline HTML report: index.html (first tab) and one page per content tab.
 
     Plots are drawn as inline SVG and tables as HTML, so the pages need no JavaScript, no server and no internet
-    (they open from file://). Referenced files are copied into DIR/images and DIR/data and linked relatively.
+    (they open from file://). Referenced files are copied into DIR/images and DIR/data and linked relatively;
+    tabs with a url are links (on-site or off-site, as in ligo-scald).
     Exit 2, listing every problem (file:line: key: problem), when the configuration or a data file is bad.
     """
     from .report import ConfigError, run
 
     try:
-        written = run(config_path, outdir, allow_external_links=allow_external_links)
+        written = run(config_path, outdir)
     except ConfigError as exc:
         _exit_with_problems(config_path, exc)
     except OSError as exc:

@@ -308,7 +308,7 @@ def _walk(data: Any, keypath: tuple) -> Any:
     return data
 
 
-def run(config_path: str, outdir: str, allow_external_links: bool = False) -> list[Path]:
+def run(config_path: str, outdir: str) -> list[Path]:
     """Load, check and build; raises :class:`ConfigError` (every problem) before writing anything."""
-    spec = load_report(config_path, allow_external_links=allow_external_links)
+    spec = load_report(config_path)
     return build_report(spec, outdir)

@@ -28,6 +28,7 @@ from .svgplot import SUPPORTED_TYPES
 __all__ = ["ReportSpec", "TabSpec", "load_report", "ConfigError", "Problem"]
 
 EXTERNAL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:|//)")  # any scheme (http:, https:, ftp:, file:) or //host
+LINK = re.compile(r"(?:https?://|mailto:)", re.IGNORECASE)  # what a tab may link to, besides a relative URL
 DATA_URI = re.compile(r"^data:image/[A-Za-z0-9.+-]+(?:;base64)?,", re.IGNORECASE)
 
 KeyPath = tuple
@@ -60,12 +61,13 @@ class ReportSpec:
     sources: list[tuple[KeyPath, Any, str]] = field(default_factory=list)  # (key path, file(s), out subdir)
 
 
-def load_report(path: str, allow_external_links: bool = False) -> ReportSpec:
+def load_report(path: str) -> ReportSpec:
     """Read and check the report configuration ``path``; raise :class:`ConfigError` listing every problem.
 
     Relative file paths are looked up next to the configuration file first, then in the current directory (where
     ligo-scald looked for them), so configs written by ligo-scald's ``Report.save`` keep working.
-    ``allow_external_links`` lets tab ``url``\\ s point off-site; resources (images, data, CSS) never may.
+    A tab's ``url`` is a link, as in ligo-scald: on-site or off-site alike (only schemes that run code are
+    refused); resources (images, data, CSS) are copied and must be local.
     """
     doc = yamlfile.parse(read_text(path, "report configuration"))
     if doc.fatal:
@@ -73,15 +75,14 @@ def load_report(path: str, allow_external_links: bool = False) -> ReportSpec:
     if not isinstance(doc.data, dict):  # empty or not a mapping: say what a *report* file must hold
         raise ConfigError([Problem(path, 1, "", "expected a mapping with one key, report: {title, tabs: [...]}; "
                                    f"got {describe(doc.data)}")])
-    return _Report(path, doc, allow_external_links).run()
+    return _Report(path, doc).run()
 
 
 class _Report(FileCheck):
     """The code after the walk: files, their data, links; then the ReportSpec."""
 
-    def __init__(self, file: str, doc: yamlfile.Document, allow_external_links: bool) -> None:
+    def __init__(self, file: str, doc: yamlfile.Document) -> None:
         super().__init__(file, doc, "report")
-        self.allow_external_links = allow_external_links
         self.sources: list[tuple[KeyPath, Any, str]] = []  # (key path, file or glob matches, subdir): report.yml
 
     def run(self) -> ReportSpec:
@@ -156,9 +157,9 @@ class _Report(FileCheck):
             content = entry.get("content") if isinstance(entry.get("content"), list) else []
             blocks = [self.block(path + ("content", i), b) for i, b in enumerate(content)]
             return None if self.bad(path) else TabSpec(name=name, content=[b for b in blocks if b is not None])
-        if EXTERNAL.match(url) and not self.allow_external_links:
-            self.report(path + ("url",), f"{url!r} links off-site: the report is meant to work offline; use a "
-                        "relative link, or pass --allow-external-links to keep it")
+        if EXTERNAL.match(url) and not LINK.match(url):
+            self.report(path + ("url",), f"{url!r}: a tab links to an http(s): or mailto: URL, or a relative one "
+                        "(other schemes could run code in the page; //host needs its scheme)")
             return None
         return TabSpec(name=name, url=url)
 
@@ -236,6 +237,32 @@ class _Report(FileCheck):
             return None
         fields, items = table
         return {"src": src, "fields": fields, "rows": [[_cell(item.get(k)) for k, _ in fields] for item in items]}
+
+    def triggers(self, path: KeyPath, entry: dict) -> dict | None:
+        """Trigger rows (ligo-scald's /api/table JSON, or a list of rows), every FAR checked now: a bad row is a
+        problem naming the file, not an error half-way through writing the report."""
+        from .report import trigger_fars  # the renderer's own rule (report imports this module)
+
+        key, src = self.source(path, entry, "the triggers (JSON)")
+        data = self.read_json(key, src) if src is not None else None
+        table = self.table_data(key, src, data) if data is not None else None
+        if table is None:
+            return None
+        far_key = entry.get("far_key") or "far"
+        try:
+            trigger_fars(table[1], far_key)
+        except ValueError as exc:
+            self.report(key, f"{src}: {exc}")
+            return None
+        return {"src": src, "fields": table[0], "items": table[1], "far_key": far_key}
+
+    def block_ifar(self, path: KeyPath, entry: dict) -> dict | None:
+        out = self.triggers(path, entry)
+        return out and {**out, "livetime": entry.get("livetime"), "layout": copy.deepcopy(entry.get("layout") or {})}
+
+    def block_trigger_table(self, path: KeyPath, entry: dict) -> dict | None:
+        out = self.triggers(path, entry)
+        return out and {**out, "far": entry.get("far")}
 
     def table_data(self, key: KeyPath, src: str, data: Any) -> tuple[list[tuple[str, str]], list[dict]] | None:
         """ligo-scald's table JSON ``{"items": [{...}], "fields": [name | {key, label}]}`` (or just the items)."""

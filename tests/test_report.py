@@ -210,15 +210,56 @@ def test_rebuild_from_saved_config(site, tmp_path):
     assert result.exit_code == 0, result.output
 
 
-def test_external_tab_link_needs_flag(tmp_path):
+def test_tab_urls_are_links_as_in_ligo_scald(tmp_path):
+    """A tab's url is a link, not an asset: off-site and relative ones are kept (nothing is fetched or copied);
+    a scheme that would run code in the page is refused with the key named, and nothing is written."""
     (tmp_path / "r.yml").write_text("report:\n  tabs:\n    - {name: A, content: []}\n"
-                                    "    - {name: Docs, url: 'https://example.org/docs'}\n")
+                                    "    - {name: Docs, url: 'https://example.org/docs'}\n"
+                                    "    - {name: Mail, url: 'mailto:ops@example.org'}\n"
+                                    "    - {name: Old, url: '../old/index.html'}\n")
     result = _run("report", "-c", str(tmp_path / "r.yml"), "-o", str(tmp_path / "out"))
-    assert result.exit_code == 2 and "--allow-external-links" in result.output
-    assert not (tmp_path / "out").exists()
-    result = _run("report", "-c", str(tmp_path / "r.yml"), "-o", str(tmp_path / "out"), "--allow-external-links")
     assert result.exit_code == 0, result.output
-    assert 'href="https://example.org/docs"' in (tmp_path / "out" / "index.html").read_text()
+    html = (tmp_path / "out" / "index.html").read_text()
+    for href in ("https://example.org/docs", "mailto:ops@example.org", "../old/index.html"):
+        assert f'href="{href}"' in html
+    out = tmp_path / "out"
+    assert not [p for p in (out / "data").rglob("*")] + [p for p in (out / "images").rglob("*")]  # nothing copied
+    # scripts written for the flag this once needed keep working
+    again = _run("report", "-c", str(tmp_path / "r.yml"), "-o", str(tmp_path / "again"), "--allow-external-links")
+    assert again.exit_code == 0, again.output
+    for bad in ("javascript:alert(1)", "data:text/html,<b>x</b>", "//example.org/docs"):
+        (tmp_path / "bad.yml").write_text(f"report:\n  tabs:\n    - {{name: A, content: []}}\n"
+                                          f"    - {{name: X, url: '{bad}'}}\n")
+        result = _run("report", "-c", str(tmp_path / "bad.yml"), "-o", str(tmp_path / "bad"))
+        assert result.exit_code == 2 and "bad.yml:4: report.tabs[1].url:" in result.output, (bad, result.output)
+        assert not (tmp_path / "bad").exists()
+
+
+def test_ifar_and_trigger_table_blocks_from_the_config(tmp_path):
+    """report.yml blocks ifar and trigger_table read a trigger file (ligo-scald's /api/table JSON); a row with a
+    bad FAR is a config problem naming the file, key and row, exit 2, nothing written."""
+    (tmp_path / "triggers.json").write_text(json.dumps({"items": [{**t, "likelihood": t["far"]} for t in TRIGGERS]}))
+    (tmp_path / "r.yml").write_text(
+        "report:\n  title: Triggers\n  tabs:\n    - name: Search\n      content:\n"
+        "        - {name: ifar, title: Significance, path: triggers.json, livetime: 10000}\n"
+        "        - {name: trigger_table, title: Loudest, path: triggers.json, far: 1.0e-4, far_key: likelihood}\n")
+    result = _run("report", "-c", str(tmp_path / "r.yml"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert 'aria-label="Significance"' in html and ">expected background<" in html
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", html)
+    assert [r[0] for r in rows] == ["103.0", "101.0"]  # likelihood (= FAR here) <= 1e-4, lowest first
+    (tmp_path / "bad.json").write_text(json.dumps([TRIGGERS[0], {"time": 1.0, "far": "high"}]))
+    (tmp_path / "bad.yml").write_text("report:\n  tabs:\n    - name: S\n      content:\n"
+                                      "        - {name: ifar, path: bad.json}\n")
+    result = _run("report", "-c", str(tmp_path / "bad.yml"), "-o", str(tmp_path / "bad"))
+    assert result.exit_code == 2
+    assert "bad.yml:5: report.tabs[0].content[0].path:" in result.output and "trigger 1: 'far'" in result.output
+    assert not (tmp_path / "bad").exists()
+    (tmp_path / "neg.yml").write_text("report:\n  tabs:\n    - name: S\n      content:\n"
+                                      "        - {name: trigger_table, path: bad.json, far: -1}\n")
+    result = _run("report", "-c", str(tmp_path / "neg.yml"), "-o", str(tmp_path / "bad"))
+    assert result.exit_code == 2 and "report.tabs[0].content[0].far:" in result.output, result.output
 
 
 BAD = [
