@@ -347,15 +347,16 @@ class _Influx(Store):
                 for key, values in self._select_by_tag(schema, quote_ident(column), level, aggregate, start, end)}
 
     def _latest(self, schema: Schema, key: tuple[str, ...] | None, level: int, aggregate: str | None, column: str,
-                num: int) -> tuple[list[float], list[float]]:
-        series = self._select(schema, quote_ident(column), key, level, aggregate, None, None,
+                num: int, before: float | None = None) -> tuple[list[float], list[float]]:
+        series = self._select(schema, quote_ident(column), key, level, aggregate, None, before,
                               f" ORDER BY time DESC LIMIT {num}")
         return _points(series[0]["values"][::-1], level) if series else ([], [])
 
-    def _latest_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str
-                       ) -> dict[tuple[str, ...], tuple[float, float]]:
+    def _latest_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str,
+                       before: float | None = None) -> dict[tuple[str, ...], tuple[float, float]]:
         out = {}
-        for key, values in self._select_by_tag(schema, f"last({quote_ident(column)})", level, aggregate, None, None):
+        for key, values in self._select_by_tag(schema, f"last({quote_ident(column)})", level, aggregate, None,
+                                               before):
             gps = float(ns_to_gps([values[0][0]])[0])
             out[key] = (float(round(gps)) if level else gps, values[0][1])
         return out

@@ -79,6 +79,10 @@ def _levels(store: Store, levels: Sequence[int]) -> list[int]:
     return [lv for lv in levels if lv not in skip or lv in raw_first]
 
 
+#: The public name of :func:`_levels`, for a reader that plans ahead what a check will read (the backtest).
+levels_to_ask = _levels
+
+
 def _has_tags(store: Store, measurement: str) -> bool:
     return bool(store.schema(measurement).tags)
 
@@ -86,6 +90,12 @@ def _has_tags(store: Store, measurement: str) -> bool:
 def _merge(series: Iterable[tuple[list, list]]) -> tuple[list, list]:
     pairs = sorted((t, v) for ts, vs in series for t, v in zip(ts, vs))
     return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _as_of(before: float | None) -> dict:
+    """``before=`` only when bounded: a store wrapper that predates the bound (the dashboard's cache) still
+    answers every unbounded read."""
+    return {} if before is None else {"before": before}
 
 
 def read_window(store: Store, measurement: str, start: float, end: float, column: str, tags: Any = None,
@@ -159,9 +169,10 @@ def reduce_window(store: Store, measurement: str, start: float, end: float, colu
     return None, None
 
 
-def read_newest_by_tag(store: Store, measurement: str, column: str, aggregates: Sequence[str] = AGGREGATES[::-1]
-                       ) -> dict[tuple[str, ...], tuple[float, float, Source]]:
-    """The newest point of every tag combination in any level: ``{tag_values: (time, value, source)}``.
+def read_newest_by_tag(store: Store, measurement: str, column: str, aggregates: Sequence[str] = AGGREGATES[::-1],
+                       before: float | None = None) -> dict[tuple[str, ...], tuple[float, float, Source]]:
+    """The newest point of every tag combination in any level: ``{tag_values: (time, value, source)}``; with
+    ``before`` (GPS), as of that time (no point stamped later is seen: a replay of the past).
 
     Raw points and the 1 s level are always asked (a combination may exist only in one of them: two writers, or
     ligo-scald's layout); coarser levels only when neither has anything. Per combination the newest time wins,
@@ -173,7 +184,7 @@ def read_newest_by_tag(store: Store, measurement: str, column: str, aggregates: 
             break
         for aggregate in ((None,) if level == RAW else aggregates):
             found = store.retrieve_latest_by_tag(measurement, column, aggregate=aggregate,
-                                                 dt=None if level == RAW else level)
+                                                 dt=None if level == RAW else level, **_as_of(before))
             for key, (t, v) in found.items():
                 if key not in out or t > out[key][0]:
                     out[key] = (t, v, Source(level, aggregate))
@@ -183,7 +194,8 @@ def read_newest_by_tag(store: Store, measurement: str, column: str, aggregates: 
 
 
 def read_newest(store: Store, measurement: str, column: str, tags: Any = None,
-                aggregates: Sequence[str] = AGGREGATES[::-1]) -> tuple[float, float, Source] | None:
+                aggregates: Sequence[str] = AGGREGATES[::-1], before: float | None = None
+                ) -> tuple[float, float, Source] | None:
     """The newest point of one series (``tags``) or across tags (None) in any level, as ``read_newest_by_tag``;
     across tags, a level without an across-tags series is answered from the newest of every combination."""
     best: tuple[float, float, Source] | None = None
@@ -192,10 +204,11 @@ def read_newest(store: Store, measurement: str, column: str, tags: Any = None,
             break
         for aggregate in ((None,) if level == RAW else aggregates):
             t, v = store.retrieve_latest(measurement, column, tags=tags, aggregate=aggregate,
-                                         dt=None if level == RAW else level)
+                                         dt=None if level == RAW else level, **_as_of(before))
             hit = (t[-1], v[-1], Source(level, aggregate)) if t else None
             if hit is None and tags is None and level != RAW and _has_tags(store, measurement):
-                found = store.retrieve_latest_by_tag(measurement, column, aggregate=aggregate, dt=level)
+                found = store.retrieve_latest_by_tag(measurement, column, aggregate=aggregate, dt=level,
+                                                     **_as_of(before))
                 if found:
                     t_max, v_max = max(found.values())
                     hit = (t_max, v_max, Source(level, aggregate, merged=True))

@@ -55,6 +55,13 @@ def _times_values(rows: np.ndarray | None, col: int) -> tuple[list[float], list[
     return rows[:, 0].tolist(), rows[:, col].tolist()
 
 
+def _column_arrays(rows: np.ndarray | None, col: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(times, values of column col)`` of rows read, as contiguous arrays (none: two empty arrays)."""
+    if rows is None:
+        return np.empty(0), np.empty(0)
+    return np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, col])
+
+
 def _rows_by_time(blocks: list[np.ndarray]) -> np.ndarray:
     rows = np.concatenate(blocks)
     return rows[np.argsort(rows[:, 0], kind="stable")]
@@ -140,35 +147,50 @@ class _Store(StoreBase):
                                     _rows_by_time)
         return self._read_chunks(sids, width, level, agg, start, end)
 
-    def _latest_rows(self, schema: Schema, sid: int, level: int, agg: int, num: int) -> np.ndarray | None:
-        """The newest ``num`` rows of a series, walking its chunks backwards from the newest."""
+    def _latest_rows(self, schema: Schema, sid: int, level: int, agg: int, num: int,
+                     before: float | None = None) -> np.ndarray | None:
+        """The newest ``num`` rows of a series (stamped at or before ``before``), walking its chunks backwards."""
         if level == 1:
-            return self._latest_level1(schema, sid, agg, num)
+            return self._latest_level1(schema, sid, agg, num, before)
         width = row_width(schema, level)
-        blobs = self._newest_blobs(schema, sid, level, agg, num, lambda blob: len(blob) // (8 * width))
+        if before is None:
+            count = lambda blob: len(blob) // (8 * width)  # noqa: E731
+        else:
+            count = lambda blob: int(np.count_nonzero(np.frombuffer(blob, dtype=np.float64)[::width] <= before))  # noqa: E731
+        blobs = self._newest_blobs(schema, sid, level, agg, num, count, before)
         if not blobs:
             return None
-        return _rows_by_time([np.frombuffer(b, dtype=np.float64).reshape(-1, width) for b in blobs])[-num:]
+        rows = _rows_by_time([np.frombuffer(b, dtype=np.float64).reshape(-1, width) for b in blobs])
+        if before is not None:
+            rows = rows[rows[:, 0] <= before]
+            if not len(rows):
+                return None
+        return rows[-num:]
 
-    def _latest_level1(self, schema: Schema, sid: int, agg: int, num: int) -> np.ndarray | None:
+    def _latest_level1(self, schema: Schema, sid: int, agg: int, num: int,
+                       before: float | None = None) -> np.ndarray | None:
         """Newest 1 s buckets: raw windows walked backwards (a 1 s bucket never straddles two windows)."""
         srcs = self._sources(schema, [sid])[sid]
+        bound = "" if before is None else " AND start <= ?"
         with self._errors():
             starts = [r[0] for r in self._conn.execute(
-                f"SELECT DISTINCT start FROM chunks WHERE dt = 0 AND series IN ({marks(len(srcs))}) "
-                "ORDER BY start DESC", srcs)]
+                f"SELECT DISTINCT start FROM chunks WHERE dt = 0 AND series IN ({marks(len(srcs))}){bound} "
+                "ORDER BY start DESC", (*srcs, *(() if before is None else (int(np.floor(before)),))))]
         found: list[np.ndarray] = []
         have = 0
         for window in starts:
-            rows = self._level1(schema, [sid], agg, window, window + RAW_SPAN - 1).get(sid)
+            last = window + RAW_SPAN - 1 if before is None else min(window + RAW_SPAN - 1, before)
+            rows = self._level1(schema, [sid], agg, window, last).get(sid)
             if rows is not None and len(rows):
                 found.append(rows)
                 have += len(rows)
                 if have >= num:
                     break
         if have < num:  # older buckets may be stored (raw pruned)
-            older = self._read_chunks([sid], len(schema.columns) + 2, 1, agg, None,
-                                      (min(starts) - 1) if starts else None).get(sid)
+            older_end = (min(starts) - 1) if starts else None
+            if before is not None:
+                older_end = before if older_end is None else min(older_end, before)
+            older = self._read_chunks([sid], len(schema.columns) + 2, 1, agg, None, older_end).get(sid)
             if older is not None and len(older):
                 found.append(older)
         if not found:
@@ -192,23 +214,41 @@ class _Store(StoreBase):
         rows = self._read_level(schema, list(ids.values()), level, agg_code(aggregate), start, end)
         return {tags: _times_values(rows[sid], col) for tags, sid in ids.items() if sid in rows and len(rows[sid])}
 
-    def _latest(self, schema: Schema, key: tuple[str, ...] | None, level: int, aggregate: str | None, column: str,
-                num: int) -> tuple[list[float], list[float]]:
+    def _arrays(self, schema: Schema, key: tuple[str, ...] | None, level: int, aggregate: str | None, column: str,
+                start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
+        """As ``_series``, the rows' columns as arrays (no lists of a million floats)."""
         sid = self._read_series_id(schema, key)
-        rows = None if sid is None else self._latest_rows(schema, sid, level, agg_code(aggregate), num)
+        rows = None if sid is None else self._read_level(schema, [sid], level, agg_code(aggregate), start,
+                                                         end).get(sid)
+        return _column_arrays(rows, column_offset(schema, column, level))
+
+    def _arrays_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str, start: float,
+                       end: float) -> dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]]:
+        col = column_offset(schema, column, level)
+        ids = self._series_ids(schema.measurement)
+        rows = self._read_level(schema, list(ids.values()), level, agg_code(aggregate), start, end)
+        return {tags: _column_arrays(rows[sid], col) for tags, sid in ids.items() if sid in rows and len(rows[sid])}
+
+    def _latest(self, schema: Schema, key: tuple[str, ...] | None, level: int, aggregate: str | None, column: str,
+                num: int, before: float | None = None) -> tuple[list[float], list[float]]:
+        sid = self._read_series_id(schema, key)
+        rows = None if sid is None else self._latest_rows(schema, sid, level, agg_code(aggregate), num, before)
         return _times_values(rows, column_offset(schema, column, level))
 
-    def _latest_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str
-                       ) -> dict[tuple[str, ...], tuple[float, float]]:
-        """The newest point of every tag combination, in one query; the 1 s level from the newest raw chunk."""
+    def _latest_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str,
+                       before: float | None = None) -> dict[tuple[str, ...], tuple[float, float]]:
+        """The newest point of every tag combination, in one query (with ``before``: one per combination); the 1 s
+        level from the newest raw chunk."""
         col = column_offset(schema, column, level)
         by_sid = {sid: tags for tags, sid in self._series_ids(schema.measurement).items()}
         stored_level, stored_agg = (0, 0) if level == 1 else (level, agg_code(aggregate))
         width = row_width(schema, stored_level)
         key = schema.columns.index(schema.column_key)
         out = {}
-        for sid, blob in self._newest_chunks(list(by_sid), stored_level, stored_agg):
+        for sid, blob in self._newest_chunks(list(by_sid), stored_level, stored_agg, before):
             rows = np.frombuffer(blob, dtype=np.float64).reshape(-1, width)
+            if before is not None:
+                rows = rows[rows[:, 0] <= before]
             if level == 1:
                 rows = rows[rows[:, 0] >= np.floor(rows[-1, 0])]
                 dec = decimate_levels(rows[:, 0], rows[:, 1 + key], {1: None})[1]

@@ -41,6 +41,7 @@ import json
 import math
 import os
 import sqlite3
+from array import array
 from collections.abc import Callable
 from contextlib import contextmanager
 
@@ -121,6 +122,11 @@ def chunk_bounds(dt: int, start: float | None, end: float | None) -> tuple[int, 
     lo = -(2 ** 62) if start is None else int(math.floor(start / width) * width)
     hi = 2 ** 62 if end is None else int(math.floor(end))
     return lo, hi
+
+
+def first_time(blob: bytes) -> float:
+    """The first column of a chunk's first row (its rows are sorted by it), without decoding the rest."""
+    return array("d", blob[:8])[0]
 
 
 def chunked(seq: Sequence, size: int = IN_BATCH) -> Iterator[Sequence]:
@@ -291,14 +297,34 @@ class StoreBase(Store):
                      "AND dt = ? AND agg = ? AND start >= ? AND start <= ? ORDER BY series, start")
                 yield from self._conn.execute(q, (*group, dt, agg, lo, hi)).fetchall()
 
-    def _newest_chunks(self, sids: Sequence[int], dt: int, agg: int) -> Iterator[tuple[int, bytes]]:
-        """``(series, blob)`` of the newest chunk of each given series that has one at this level/aggregate."""
+    def _newest_chunks(self, sids: Sequence[int], dt: int, agg: int, before: float | None = None
+                       ) -> Iterator[tuple[int, bytes]]:
+        """``(series, blob)`` of the newest chunk of each given series that has one at this level/aggregate; with
+        ``before``, the newest holding a row stamped at or before it (the blob may hold later rows too: the caller
+        cuts them)."""
+        if before is not None:
+            yield from self._newest_chunks_before(sids, dt, agg, before)
+            return
         with self._errors():
             for group in chunked(list(sids)):
                 q = ("SELECT s.id, (SELECT c.data FROM chunks c WHERE c.series = s.id AND c.dt = ? AND c.agg = ? "
                      f"ORDER BY c.start DESC LIMIT 1) FROM series s WHERE s.id IN ({marks(len(group))})")
                 yield from ((sid, blob) for sid, blob in self._conn.execute(q, (dt, agg, *group)).fetchall()
                             if blob is not None)
+
+    def _newest_chunks_before(self, sids: Sequence[int], dt: int, agg: int, before: float
+                              ) -> Iterator[tuple[int, bytes]]:
+        """One query per series: chunks starting at or before ``before``, newest first, until one's first row (rows
+        are sorted, so the blob's first float) is not later than ``before``."""
+        _, hi = chunk_bounds(dt, None, before)
+        with self._errors():
+            for sid in sids:
+                cur = self._conn.execute("SELECT data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
+                                         "AND start <= ? ORDER BY start DESC", (sid, dt, agg, hi))
+                for (blob,) in cur:
+                    if first_time(blob) <= before:
+                        yield sid, blob
+                        break
 
     def _raw_points(self, schema: Schema, sids: Sequence[int], read: Callable[[list[int]], dict],
                     by_time: Callable[[list], Any]) -> dict[int, Any]:
@@ -319,15 +345,17 @@ class StoreBase(Store):
         return out
 
     def _newest_blobs(self, schema: Schema, sid: int, level: int, agg: int, num: int,
-                      rows_in: Callable[[bytes], int]) -> list[bytes]:
+                      rows_in: Callable[[bytes], int], before: float | None = None) -> list[bytes]:
         """Chunk blobs holding (at least) the newest ``num`` rows of a series, newest first per source; for raw
-        points "across tags" the sources are every tag combination. ``rows_in`` counts a blob's rows."""
+        points "across tags" the sources are every tag combination. ``rows_in`` counts a blob's rows (with
+        ``before``: those stamped at or before it; only chunks starting by then are read, the caller cuts)."""
         found: list[bytes] = []
+        _, hi = chunk_bounds(level, None, before)
         for source in self._sources(schema, [sid])[sid] if level == 0 else [sid]:
             have = 0
             with self._errors():
                 cur = self._conn.execute("SELECT data FROM chunks WHERE series = ? AND dt = ? AND agg = ? "
-                                         "ORDER BY start DESC", (source, level, agg))
+                                         "AND start <= ? ORDER BY start DESC", (source, level, agg, hi))
                 for (blob,) in cur:
                     found.append(blob)
                     have += rows_in(blob)

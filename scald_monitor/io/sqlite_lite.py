@@ -83,13 +83,23 @@ class LiteConsumer(StoreBase):
         return self._raw_points(schema, sids, lambda ids: self._read_chunks(ids, width, col, 0, 0, start, end),
                                 _by_time)
 
-    def _latest_rows(self, schema: Schema, sid: int, level: int, agg: int, col: int, num: int) -> Series | None:
-        """The newest ``num`` rows of a series, walking its chunks backwards from the newest."""
+    def _latest_rows(self, schema: Schema, sid: int, level: int, agg: int, col: int, num: int,
+                     before: float | None = None) -> Series | None:
+        """The newest ``num`` rows of a series (stamped at or before ``before``), walking its chunks backwards."""
         width = row_width(schema, level)
-        blobs = self._newest_blobs(schema, sid, level, agg, num, lambda blob: len(blob) // (8 * width))
+        if before is None:
+            count = lambda blob: len(blob) // (8 * width)  # noqa: E731
+        else:
+            count = lambda blob: sum(1 for t in array("d", blob)[::width] if t <= before)  # noqa: E731
+        blobs = self._newest_blobs(schema, sid, level, agg, num, count, before)
         if not blobs:
             return None
         times, values = _by_time([_rows(b, width, col) for b in blobs])
+        if before is not None:
+            keep = bisect_right(times, before)
+            times, values = times[:keep], values[:keep]
+            if not times:
+                return None
         return times[-num:], values[-num:]
 
     # -- the primitives of the store interface (.store.Store) ---------------------------------------------------
@@ -118,22 +128,26 @@ class LiteConsumer(StoreBase):
         return {tags: rows[sid] for tags, sid in ids.items() if sid in rows}
 
     def _latest(self, schema: Schema, key: tuple[str, ...] | None, level: int, aggregate: str | None, column: str,
-                num: int) -> Series:
+                num: int, before: float | None = None) -> Series:
         """With an ``aggregate``, ``dt`` (>= 10) must be given: the 1 s level is refused."""
         sid = self._read_series_id(schema, key)
         self._refuse_level1(schema, level)
         col = column_offset(schema, column, level)
-        rows = None if sid is None else self._latest_rows(schema, sid, level, agg_code(aggregate), col, num)
+        rows = None if sid is None else self._latest_rows(schema, sid, level, agg_code(aggregate), col, num, before)
         return ([], []) if rows is None else rows
 
-    def _latest_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str
-                       ) -> dict[tuple[str, ...], tuple[float, float]]:
+    def _latest_by_tag(self, schema: Schema, level: int, aggregate: str | None, column: str,
+                       before: float | None = None) -> dict[tuple[str, ...], tuple[float, float]]:
         self._refuse_level1(schema, level)
         col = column_offset(schema, column, level)
         by_sid = {sid: tags for tags, sid in self._series_ids(schema.measurement).items()}
         width = row_width(schema, level)
         out = {}
-        for sid, blob in self._newest_chunks(list(by_sid), level, agg_code(aggregate)):
-            last = array("d", blob)[-width:]
+        for sid, blob in self._newest_chunks(list(by_sid), level, agg_code(aggregate), before):
+            rows = array("d", blob)
+            n = len(rows) // width
+            if before is not None:  # rows are sorted by time: the last one stamped at or before ``before``
+                n = bisect_right(rows[::width], before)
+            last = rows[(n - 1) * width:n * width]
             out[by_sid[sid]] = (last[0], last[col])
         return out

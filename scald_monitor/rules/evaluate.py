@@ -135,14 +135,19 @@ def _source_note(source: Any, heartbeat: bool) -> list[str]:
     return [f"values from {source} (no raw points stored for this window)"]
 
 
-def evaluate(check: Check, spec: Any, store: Any, now: float | None = None) -> Result:
-    """Run one check; ``spec`` is its SchemaSpec, ``store`` an open Consumer/Aggregator, ``now`` Unix seconds."""
+def evaluate(check: Check, spec: Any, store: Any, now: float | None = None, as_of: bool = False) -> Result:
+    """Run one check; ``spec`` is its SchemaSpec, ``store`` an open Consumer/Aggregator, ``now`` Unix seconds.
+
+    ``as_of`` reads the store as it was at ``now``: a heartbeat sees no point stamped later (thresholds read the
+    window ending at ``now`` anyway). A replay of the past (``scald-monitor backtest``) needs it; live checks keep the
+    default, where a writer whose clock runs a little ahead still counts as alive.
+    """
     now = _time.time() if now is None else now
     name = check.name
     try:
         limits = Limits.from_check(check)
         if check.type == "heartbeat":
-            return _heartbeat(check, spec, store, now, limits)
+            return _heartbeat(check, spec, store, now, limits, as_of)
         return _threshold(check, spec, store, now, limits)
     except Exception as exc:  # noqa: BLE001 - any failure to look is UNKNOWN, never OK, never a crash
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -163,15 +168,23 @@ def _no_data(exc: Exception) -> bool:
     return isinstance(exc, UnknownMeasurementError)
 
 
-def _threshold(check: Check, spec: Any, store: Any, now: float, limits: Limits) -> Result:
-    name, column, aggregate = check.name, check.column, check.aggregate
-    lookback, units = float(check.lookback), check.units
-    end = unix_to_gps(now)
+def threshold_plan(check: Check, spec: Any, end: float) -> tuple[float, tuple[int, ...], tuple[str, ...]]:
+    """``(window start, levels in the order asked, stored aggregates in the order asked)`` of a threshold check
+    whose window ends at ``end`` (GPS): what :func:`evaluate` reads, told to a replay that reads ahead."""
+    aggregate, lookback = check.aggregate, float(check.lookback)
     start = end - lookback
     long_window = lookback > RAW_LOOKBACK and aggregate != "latest"  # the latest value is a raw point's
     levels = levels_from(pick_level(start, end, None)) if long_window else FINEST_FIRST
     aggregates = aggregates_to_try(None if aggregate == "latest" else aggregate, spec.aggregate,
                                    any_aggregate=aggregate == "latest")
+    return start, levels, aggregates
+
+
+def _threshold(check: Check, spec: Any, store: Any, now: float, limits: Limits) -> Result:
+    name, column, aggregate = check.name, check.column, check.aggregate
+    lookback, units = float(check.lookback), check.units
+    end = unix_to_gps(now)
+    start, levels, aggregates = threshold_plan(check, spec, end)
     scope = TagScope.of(check, spec)
     try:
         one = _one_series(check, spec)
@@ -217,20 +230,21 @@ def _threshold(check: Check, spec: Any, store: Any, now: float, limits: Limits) 
     return Result(name, state, summary, now, tags, perf, notes, where)
 
 
-def _heartbeat(check: Check, spec: Any, store: Any, now: float, limits: Limits) -> Result:
+def _heartbeat(check: Check, spec: Any, store: Any, now: float, limits: Limits, as_of: bool = False) -> Result:
     name, column = check.name, check.column
     lookback = float(check.lookback)
     forget_after = float(check.forget_after)
     now_gps = unix_to_gps(now)
+    before = now_gps if as_of else None
     aggregates = aggregates_to_try(spec.aggregate, None, any_aggregate=True)
     scope = TagScope.of(check, spec)
     try:
         one = _one_series(check, spec)
         if scope.index is not None and one is None:
-            latest = read_newest_by_tag(store, spec.measurement, column, aggregates)
+            latest = read_newest_by_tag(store, spec.measurement, column, aggregates, before)
         else:
             key, tags = one or ((), None)
-            hit = read_newest(store, spec.measurement, column, tags, aggregates)
+            hit = read_newest(store, spec.measurement, column, tags, aggregates, before)
             latest = {key: hit} if hit is not None else {}
     except Exception as exc:  # noqa: BLE001
         if not _no_data(exc):

@@ -512,10 +512,33 @@ class StateStore:
             state = self._checks.get(check)
             return [dict(c) for c in state.changes] if state is not None else []
 
+    def steady(self, check: str) -> dict[str | None, int] | None:
+        """``{label: state}`` (key None: the check as a whole) when every label of ``check`` is at rest: HARD,
+        nothing pending, not flapping, its whole flap history that one state. Applying a Result whose raw states
+        are exactly these then changes nothing but the time of the last check (and the history's length), which
+        is why a replay over the past may skip that evaluation (:mod:`scald_monitor.backtest`). None otherwise,
+        and for an unknown check."""
+        with self._lock:
+            state = self._checks.get(check)
+            if state is None:
+                return None
+            out: dict[str | None, int] = {}
+            for label, entry in [(None, state.check), *state.tags.items()]:
+                if not _at_rest(entry):
+                    return None
+                out[label] = entry.state
+            return out
+
     def checks(self) -> list[str]:
         """Names of the checks that have state."""
         with self._lock:
             return sorted(self._checks)
+
+
+def _at_rest(label: LabelState) -> bool:
+    """See :meth:`StateStore.steady`."""
+    return (label.state_type == HARD and label.pending_state is None and not label.flapping
+            and bool(label.history) and all(s == label.state for s in label.history))
 
 
 def _timestamp(result: Result) -> float:
