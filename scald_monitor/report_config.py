@@ -351,6 +351,13 @@ def _trace_problem(trace: Any) -> str | None:
         values = trace.get(axis)
         if values is not None and (not isinstance(values, list) or any(isinstance(v, (dict, list)) for v in values)):
             return f"{axis} must be a list of numbers (or labels), got {describe(values)}"
+    if kind in ("histogram", "histogram2d"):
+        axes = ("x", "y") if kind == "histogram2d" else ("x",)
+        if any(not isinstance(trace.get(a), list) for a in axes):
+            return f"a {kind} needs {' and '.join(axes)}: the values to count (lists of numbers)"
+        if kind == "histogram2d" and len(trace["x"]) != len(trace["y"]):
+            return f"x has {len(trace['x'])} values but y has {len(trace['y'])}"
+        return None
     if kind == "heatmap":
         z = trace.get("z")
         if not isinstance(z, list) or not all(isinstance(row, list) for row in z):

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Sequence
 
 __all__ = ["Figure", "render", "SUPPORTED_TYPES"]
 
-SUPPORTED_TYPES = ("scatter", "scattergl", "bar", "heatmap")
+SUPPORTED_TYPES = ("scatter", "scattergl", "bar", "heatmap", "histogram", "histogram2d")
 COLORWAY = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
             "#17becf")  # plotly's default colorway, so a report looks like the dashboard it summarises
 VIRIDIS = ((0.0, (68, 1, 84)), (0.25, (59, 82, 139)), (0.5, (33, 145, 140)), (0.75, (94, 201, 98)),
@@ -207,6 +207,59 @@ def _trace_kind(trace: dict) -> str:
     return "scatter" if kind == "scattergl" else kind
 
 
+def _bins(values: list[float], spec: Any, count: Any) -> tuple[float, float, int]:
+    """Start, size and number of bins over ``values``: plotly's ``xbins``/``ybins`` {start, end, size} where given,
+    else about ``nbinsx``/``nbinsy`` (default 20) bins of a 1-2-5 width, aligned to that width."""
+    spec = spec if isinstance(spec, dict) else {}
+    lo = _num(spec.get("start"))
+    hi = _num(spec.get("end"))
+    lo = min(values) if lo is None else lo
+    hi = max(values) if hi is None else hi
+    size = _num(spec.get("size"))
+    if size is None or size <= 0:
+        n = _num(count)
+        size = nice_step(hi - lo, int(n) if n and n >= 1 else 20)
+        lo = math.floor(lo / size) * size if spec.get("start") is None else lo
+    nbins = max(1, min(10_000, math.ceil((hi - lo) / size * (1 - 1e-12)) or 1))
+    return lo, size, nbins
+
+
+def _bin_index(v: float, lo: float, size: float, nbins: int) -> int | None:
+    i = math.floor((v - lo) / size)
+    i = nbins - 1 if i == nbins and v <= lo + nbins * size * (1 + 1e-12) else i  # the end is in the last bin
+    return i if 0 <= i < nbins else None
+
+
+def binned(trace: dict) -> dict:
+    """A histogram (counts of x) as the bar trace, and a histogram2d (counts of (x, y); ligo-scald's
+    BinnedTimeHistogram) as the heatmap trace, that plotly would draw: counted here, so a report needs no script."""
+    kind = trace.get("type")
+    if kind not in ("histogram", "histogram2d"):
+        return trace
+    xs = [_num(v) for v in trace.get("x") or []]
+    ys = [_num(v) for v in trace.get("y") or []] if kind == "histogram2d" else [0.0] * len(xs)
+    pairs = [(x, y) for x, y in zip(xs, ys) if x is not None and y is not None]
+    rest = {k: v for k, v in trace.items() if k not in ("type", "x", "y", "xbins", "ybins", "nbinsx", "nbinsy")}
+    if not pairs:
+        return {**rest, "type": "bar" if kind == "histogram" else "heatmap", "x": [], "y": [], "z": []}
+    x0, xw, nx = _bins([p[0] for p in pairs], trace.get("xbins"), trace.get("nbinsx"))
+    if kind == "histogram":
+        counts = [0] * nx
+        for x, _ in pairs:
+            i = _bin_index(x, x0, xw, nx)
+            if i is not None:
+                counts[i] += 1
+        return {**rest, "type": "bar", "x": [x0 + (i + 0.5) * xw for i in range(nx)], "y": counts}
+    y0, yw, ny = _bins([p[1] for p in pairs], trace.get("ybins"), trace.get("nbinsy"))
+    z = [[0] * nx for _ in range(ny)]
+    for x, y in pairs:
+        i, j = _bin_index(x, x0, xw, nx), _bin_index(y, y0, yw, ny)
+        if i is not None and j is not None:
+            z[j][i] += 1
+    return {**rest, "type": "heatmap", "x": [x0 + (i + 0.5) * xw for i in range(nx)],
+            "y": [y0 + (j + 0.5) * yw for j in range(ny)], "z": z}
+
+
 def _edges(centres: list[float]) -> list[float]:
     """Cell edges around heatmap cell centres (plotly's convention for x/y of a heatmap)."""
     if len(centres) == 1:
@@ -312,6 +365,7 @@ def render(traces: list[dict], layout: dict | None = None, width: int = 760, hei
     the accessible name (default: the layout's title).
     """
     layout = layout or {}
+    traces = [binned(t) for t in traces]
     xspec = layout.get("xaxis") if isinstance(layout.get("xaxis"), dict) else {}
     yspec = layout.get("yaxis") if isinstance(layout.get("yaxis"), dict) else {}
     height = int(_num(layout.get("height")) or height or 360)

@@ -431,3 +431,35 @@ def test_ifar_plot_and_trigger_table_render_offline(tmp_path):
     rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", html)
     assert rows == [("103.0", "1e-07", "20.0"), ("101.0", "1e-05", "11.0")]  # FAR <= 1e-4, lowest first
     assert (tmp_path / "out" / "data" / "triggers.json").exists() and "http" not in html.split("<body", 1)[1]
+
+
+# ---------------------------------------------------------------------------------------------- histograms
+
+def test_histogram_traces_are_counted_as_plotly_bins_them():
+    bars = svgplot.binned({"type": "histogram", "x": [0.5, 1.0, 1.5, 2.0, 2.0, None, 9.0], "name": "snr",
+                           "xbins": {"start": 0, "end": 3, "size": 1}})
+    assert bars == {"type": "bar", "name": "snr", "x": [0.5, 1.5, 2.5], "y": [1, 2, 2]}  # 3.0 ends the last bin
+    # ligo-scald's BinnedTimeHistogram: time bins x value bins
+    cells = svgplot.binned({"type": "histogram2d", "x": [100, 101, 105, 119, 120], "y": [1, 1, 2, 3, 3],
+                            "xbins": {"start": 100, "size": 10}, "ybins": {"start": 0.5, "end": 3.5, "size": 1}})
+    assert cells["type"] == "heatmap" and cells["x"] == [105.0, 115.0] and cells["y"] == [1.0, 2.0, 3.0]
+    assert cells["z"] == [[2, 0], [1, 0], [0, 2]]
+    auto = svgplot.binned({"type": "histogram", "x": [float(v) for v in range(100)]})
+    assert sum(auto["y"]) == 100 and 10 <= len(auto["y"]) <= 25  # ~20 bins of a 1-2-5 width
+
+
+def test_histogram_plot_in_a_report_draws_bars(tmp_path):
+    (tmp_path / "r.yml").write_text(
+        "report:\n  tabs:\n    - name: A\n      content:\n"
+        "        - name: plot\n          title: SNR histogram\n"
+        "          data: [{type: histogram, x: [5, 6, 6, 7, 7, 7], xbins: {start: 4.5, end: 7.5, size: 1}}]\n"
+        "        - {name: plot, title: bad, data: [{type: histogram2d, x: [1, 2], y: [1]}]}\n")
+    result = _run("report", "-c", str(tmp_path / "r.yml"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2 and "x has 2 values but y has 1" in result.output
+    text = (tmp_path / "r.yml").read_text()
+    (tmp_path / "r.yml").write_text(text[:text.index("        - {name: plot, title: bad")])
+    result = _run("report", "-c", str(tmp_path / "r.yml"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "out" / "index.html").read_text()
+    svg = html[html.index("<svg"):html.index("</svg>")]
+    assert _bar_values_read_from_ticks(svg) == [1.0, 2.0, 3.0]  # counts of 5, 6 and 7
