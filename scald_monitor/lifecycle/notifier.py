@@ -74,7 +74,7 @@ class Notifier:
         self._firing = {t.name: self.queue.kv_all("firing:" + t.name) for t in transports}
         self._lock = threading.Lock()  # submit vs the delivery thread's view of the caches
         self._cond = threading.Condition()
-        self._stop = False
+        self._stop = self._closed = False
         self._pending = False  # set by submit: the delivery thread must look before it sleeps
         self._draining = 0
         self.undeliverable = 0
@@ -174,6 +174,8 @@ class Notifier:
         try:
             t.send([p for _, p in batch])
         except DeliveryError as exc:
+            if exc.permanent and len(batch) > 1:
+                return self._deliver_one_by_one(target, batch)
             if exc.permanent:
                 self.queue.remove(ids)
                 self.undeliverable += len(ids)
@@ -197,6 +199,24 @@ class Notifier:
         target.fails, target.failing_since, target.last_error = 0, None, ""
         with self._cond:
             self._cond.notify_all()  # drain() waits on this
+        return True
+
+    def _deliver_one_by_one(self, target: _Target, batch: list[tuple[int, dict]]) -> bool:
+        """A batch was refused for good: find the item(s) at fault, so that one bad item does not take the
+        others with it. Stops at the first transient failure (the rest stay queued, in order)."""
+        t = target.transport
+        for item_id, payload in batch:
+            try:
+                t.send([payload])
+            except DeliveryError as exc:
+                if not exc.permanent:
+                    return False  # the next round backs off as usual
+                self.queue.remove([item_id])
+                self.undeliverable += 1
+                log.error("%s (rejected for good: 1 notification dropped)", exc)
+                continue
+            self.queue.remove([item_id])
+            target.delivered += 1
         return True
 
     def _maybe_refresh(self, target: _Target) -> None:
@@ -257,7 +277,10 @@ class Notifier:
         }
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the delivery thread (what is queued stays queued) and close the queue."""
+        """Stop the delivery thread (what is queued stays queued) and close the queue. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         with self._cond:
             self._stop = True
             self._cond.notify_all()

@@ -335,7 +335,8 @@ class AlertmanagerTransport(_Http):
         for p in payloads:
             for old in p.get("resolve", ()):
                 starts = gps_to_unix(old["startsAt"])
-                out.append(_am_alert(old, starts, max(gps_to_unix(p["at"]), starts + 0.001)))
+                ends = min(gps_to_unix(p["at"]), now_unix)  # never a future end: that would keep it active
+                out.append(_am_alert(old, starts, max(ends, starts + 0.001)))
             if p.get("fire"):
                 alert = p["fire"]
                 out.append(_am_alert(alert, gps_to_unix(alert["startsAt"]), now_unix + 4 * self.resend_interval))
