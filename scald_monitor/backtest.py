@@ -34,7 +34,7 @@ from .config import Check, Config, ConfigError, Problem, make_check
 from .io.levels import RAW, levels_to_ask
 from .io.store import Store
 from .rules.evaluate import Limits, TagScope, _label, _one_series, evaluate, threshold_plan
-from .rules.result import CRITICAL, OK, UNKNOWN, WARNING, CheckStatus, Result, state_name, worst
+from .rules.result import CRITICAL, OK, WARNING, CheckStatus, Result, state_name, worst
 from .rules.state import HARD, SOFT, Policy, StateStore
 from .timeutil import gps_now, gps_to_iso, gps_to_unix, iso_to_gps, unix_to_gps
 
@@ -111,7 +111,7 @@ def parse_settings(pairs: Iterable[str], option: str = "--set") -> dict[str, Any
 
 def _setting_value(key: str, text: str, yaml: Any) -> Any:
     if key in _TEXT_KEYS and ":" in text:
-        return text
+        return _unexpanded(text)
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -119,6 +119,17 @@ def _setting_value(key: str, text: str, yaml: Any) -> Any:
     if isinstance(value, dict) or (value is None and text not in ("null", "~")):
         return text
     return value
+
+
+def _unexpanded(text: str) -> str:
+    """A range the shell tilde-expanded (``--set warning=~:12`` reaches us as ``/home/me:12`` unless quoted) back
+    to ``~:12``: no range starts with a path, so nothing else is changed."""
+    import os
+
+    home = os.path.expanduser("~")
+    if home not in ("~", "", "/") and text.startswith(home + ":"):
+        return "~" + text[len(home):]
+    return text
 
 
 def check_with(cfg: Config, name: str, overrides: Mapping[str, Any] | None = None) -> Check:
@@ -572,14 +583,14 @@ def _heartbeat_plan(check: Check, spec: Any, store: HistoryStore, ends: np.ndarr
             for key in set(found) | set(seeds):
                 t = found[key][0] if key in found else np.empty(0)
                 seed = seeds[key][0] if key in seeds else None
-                got = _newest_as_of(t, seed, ends)
+                got = _newest_as_of(t, seed, ends - level)  # a bucket counts once complete (io.levels)
                 level_any |= ~np.isnan(got)
                 newest[key] = np.fmax(newest[key], got) if key in newest else got
         else:
             key = one[0] if one else None
             t = store.series(level, agg, check.column, key)[0]
             seed_t = store.seed(level, agg, check.column, key, 1)[0]
-            got = _newest_as_of(t, seed_t[-1] if seed_t else None, ends)
+            got = _newest_as_of(t, seed_t[-1] if seed_t else None, ends - level)
             level_any = ~np.isnan(got)
             k = key if key is not None else ()
             newest[k] = np.fmax(newest[k], got) if k in newest else got
@@ -872,6 +883,61 @@ def text_report(doc: Mapping[str, Any], other: Mapping[str, Any] | None = None) 
     return "\n".join(lines)
 
 
-__all__ = ["HistoryStore", "NoDataError", "Replay", "Transition", "UNKNOWN", "check_with", "document",
+def command(cfg: Config, name: str, start: str | None, end: str | None, last: str | None, sets: Sequence[str],
+            compares: Sequence[str], fmt: str = "text", plot: str | None = None, out: Any = None,
+            err: Any = None) -> int:
+    """``scald-monitor backtest``: print the replay (text or JSON), optionally write the SVG; the exit code:
+    0 done, 2 usage or configuration error (naming the key), 3 no data in the window or backend unreachable."""
+    import json
+    import sys
+
+    from .io.errors import BackendError
+
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    try:
+        lo, hi = window(start, end, last)
+        groups = [parse_settings(sets)] + ([parse_settings(compares, "--compare")] if compares else [])
+    except ValueError as exc:
+        print(f"scald-monitor backtest: {exc}", file=err)
+        return 2
+    docs, replays = [], []
+    try:
+        for overrides in groups:
+            docs.append(run_backtest(cfg, name, lo, hi, overrides, keep_values=plot is not None,
+                                     _replay_out=replays))
+    except ConfigError as exc:
+        print(str(exc), file=err)
+        print(f"scald-monitor backtest: {len(exc.problems)} problem(s) found", file=err)
+        return 2
+    except NoDataError as exc:
+        print(f"SCALD BACKTEST UNKNOWN - {exc}", file=out)
+        return 3
+    except BackendError as exc:
+        print(f"SCALD BACKTEST UNKNOWN - backend: {exc}", file=out)
+        return 3
+    except ValueError as exc:
+        print(f"scald-monitor backtest: {exc}", file=err)
+        return 2
+    if fmt == "json":
+        doc = dict(docs[0])
+        if len(docs) > 1:
+            doc["compare"] = docs[1]
+        print(json.dumps(doc, indent=1, allow_nan=False), file=out)
+    else:
+        print(text_report(docs[0], docs[1] if len(docs) > 1 else None), file=out)
+    if plot is not None:
+        from .backtest_svg import write_plot
+
+        try:
+            write_plot(plot, replays, ("A", "B") if len(replays) > 1 else ("",))
+        except OSError as exc:
+            print(f"scald-monitor backtest: cannot write {plot}: {exc.strerror or exc}", file=err)
+            return 2
+        print(f"wrote {plot}", file=err)
+    return 0
+
+
+__all__ = ["HistoryStore", "NoDataError", "Replay", "Transition", "check_with", "command", "document",
            "naive_transitions", "parse_duration", "parse_settings", "parse_time", "replay", "run_backtest",
            "step_times", "summarize", "text_report", "window"]

@@ -92,10 +92,16 @@ def _merge(series: Iterable[tuple[list, list]]) -> tuple[list, list]:
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def _as_of(before: float | None) -> dict:
-    """``before=`` only when bounded: a store wrapper that predates the bound (the dashboard's cache) still
-    answers every unbounded read."""
-    return {} if before is None else {"before": before}
+def _as_of(before: float | None, level: int = RAW) -> dict:
+    """``before=`` for a read "as of" ``before`` at ``level``; nothing when unbounded, so that a store wrapper that
+    predates the bound (the dashboard's cache) still answers every unbounded read.
+
+    An aggregate bucket counts once it was complete by then (it starts at least ``level`` s earlier): whether an
+    incomplete one already held a point at that time is not known, and counting it would let a replay see a bucket
+    filled later (a day-long bucket starting before the time asked about)."""
+    if before is None:
+        return {}
+    return {"before": before - level}
 
 
 def read_window(store: Store, measurement: str, start: float, end: float, column: str, tags: Any = None,
@@ -184,7 +190,7 @@ def read_newest_by_tag(store: Store, measurement: str, column: str, aggregates: 
             break
         for aggregate in ((None,) if level == RAW else aggregates):
             found = store.retrieve_latest_by_tag(measurement, column, aggregate=aggregate,
-                                                 dt=None if level == RAW else level, **_as_of(before))
+                                                 dt=None if level == RAW else level, **_as_of(before, level))
             for key, (t, v) in found.items():
                 if key not in out or t > out[key][0]:
                     out[key] = (t, v, Source(level, aggregate))
@@ -204,11 +210,11 @@ def read_newest(store: Store, measurement: str, column: str, tags: Any = None,
             break
         for aggregate in ((None,) if level == RAW else aggregates):
             t, v = store.retrieve_latest(measurement, column, tags=tags, aggregate=aggregate,
-                                         dt=None if level == RAW else level, **_as_of(before))
+                                         dt=None if level == RAW else level, **_as_of(before, level))
             hit = (t[-1], v[-1], Source(level, aggregate)) if t else None
             if hit is None and tags is None and level != RAW and _has_tags(store, measurement):
                 found = store.retrieve_latest_by_tag(measurement, column, aggregate=aggregate, dt=level,
-                                                     **_as_of(before))
+                                                     **_as_of(before, level))
                 if found:
                     t_max, v_max = max(found.values())
                     hit = (t_max, v_max, Source(level, aggregate, merged=True))
