@@ -25,6 +25,7 @@ setup(
         "influxdb>=5.3",
         "flask>=2.3",
         "waitress>=2.1",
+        "prometheus_client>=0.16",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "jsonschema>=4", "requests>=2.25", "igwn-monitor[check-json]>=1.3",

@@ -145,12 +145,18 @@ def _setup_logging(verbose: int) -> None:
 @click.option("--once", is_flag=True, help="Run every check one time, write the outputs and exit.")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop (cleanly, exit 0) after this many seconds; for demos and tests.")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), default=None,
+              help="Expose the daemon's own health for Prometheus at http://ADDRESS:PORT/metrics.")
+@click.option("--metrics-address", default="127.0.0.1", show_default=True,
+              help="Address the metrics listener binds to (with --metrics-port).")
 @click.option("-v", "--verbose", count=True, help="More logging (-vv: debug).")
-def run_cmd(config_path: str, once: bool, duration: float | None, verbose: int) -> None:
+def run_cmd(config_path: str, once: bool, duration: float | None, metrics_port: int | None,
+            metrics_address: str, verbose: int) -> None:
     """Evaluate the checks on their schedule and publish results (status files, Nagios, Icinga 2).
 
-    Exit status: 0 when the run completed, whatever states the checks reached; 2 for a bad configuration;
-    1 when the run itself failed. SIGTERM/SIGINT stop it cleanly, SIGHUP reloads the configuration.
+    Exit status: 0 when the run completed, whatever states the checks reached; 2 for a bad configuration or a
+    metrics port that cannot be bound; 1 when the run itself failed. SIGTERM/SIGINT stop it cleanly, SIGHUP
+    reloads the configuration.
     """
     _setup_logging(verbose)
     cfg = load_config_or_exit(config_path)
@@ -165,7 +171,20 @@ def run_cmd(config_path: str, once: bool, duration: float | None, verbose: int) 
     for problem in problems:
         logging.getLogger("scald_monitor.daemon").error("%s (the other outputs go on)", problem)
     if not once:
-        sys.exit(Daemon(config_path, cfg).serve(duration))
+        metrics = None
+        if metrics_port is not None:
+            from .metrics import DaemonMetrics
+
+            metrics = DaemonMetrics()
+            try:
+                metrics.serve(metrics_port, metrics_address)
+            except OSError as exc:
+                click.echo(f"scald-monitor run: cannot listen for metrics on {metrics_address}:{metrics_port}: "
+                           f"{exc.strerror or exc}", err=True)
+                sys.exit(2)
+            logging.getLogger("scald_monitor.daemon").info("metrics at http://%s:%d/metrics", metrics_address,
+                                                           metrics_port)
+        sys.exit(Daemon(config_path, cfg, metrics=metrics).serve(duration))
     try:
         runner = Runner(cfg)
         statuses = runner.run_all()

@@ -18,9 +18,11 @@ import time
 from typing import Any, Iterable
 
 from .config import Check, Config, ConfigError, load
+from .metrics import NullMetrics
 from .outputs import OutputError, nagios_cmd, status as status_out
+from .rules.evaluate import TagScope
 from .rules.result import CheckStatus, Result
-from .rules.run import evaluate_check
+from .rules.run import evaluate_check, failed_to_look
 from .rules.state import Policy, StateStore
 
 log = logging.getLogger("scald_monitor.daemon")
@@ -44,9 +46,10 @@ def sd_notify(message: str) -> None:
 class Runner:
     """Runs checks of one configuration and publishes their results; thread-safe."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, metrics: NullMetrics | None = None):
         self.cfg = cfg
-        self._lock = threading.Lock()  # state store + outputs
+        self.metrics = NullMetrics() if metrics is None else metrics
+        self._lock = threading.Lock()  # the state store and its file
         self._busy: dict[str, threading.Thread] = {}
         self.state = StateStore(cfg.outputs.get("state_file"))
         self.state.load()
@@ -56,14 +59,21 @@ class Runner:
 
     def run_check(self, name: str, now: float | None = None) -> CheckStatus:
         """Evaluate, apply the state machine, publish, persist. Never raises for a check's own problems."""
-        check = self.cfg.checks[name]
+        cfg = self.cfg
+        check = cfg.checks[name]
+        started = time.perf_counter()
         result = self.evaluate(name, now)
         with self._lock:
             status = self.state.apply(name, result, Policy.from_check(check))
             for change in status.changes:
                 log.info("state change: %s", change)
-            self._publish(name, check, status)
             self._save_state()
+        scope = TagScope.of(check, cfg.schemas[check.schema])
+        self.metrics.evaluated(status, time.perf_counter() - started, float(check.interval), scope.key,
+                               scope.expected,
+                               check.backend if failed_to_look(result) else None)
+        # outside the lock: a slow sink (Icinga 2 answering late) must not hold up the other checks
+        self._publish(name, check, status)
         return status
 
     def _save_state(self) -> None:
@@ -81,24 +91,30 @@ class Runner:
             try:
                 doc = status_out.status_document(status, check, now)
                 status_out.write_status(outputs["status_dir"], name, doc)
+                self.metrics.output("status_dir", True)
             except OSError as exc:
                 log.error("%s: cannot write status file: %s", name, exc)
+                self.metrics.output("status_dir", False)
         host = outputs["host"]
         if outputs.get("nagios_command_file"):
             try:
                 line = nagios_cmd.passive_line(host, name, status, now)
             except ValueError as exc:  # a host or service name Nagios cannot take
                 log.error("%s: cannot send a passive result: %s", name, exc)
+                self.metrics.output("nagios_command_file", False)
             else:
-                nagios_cmd.send_passive(outputs["nagios_command_file"], [line])
+                sent = nagios_cmd.send_passive(outputs["nagios_command_file"], [line])
+                self.metrics.output("nagios_command_file", sent == 1)
         if outputs.get("icinga2"):
             from .outputs import icinga2
 
             ttl = float(status_out.expiry_seconds(check))
             try:
                 icinga2.post_result(outputs["icinga2"], host, name, status, ttl)
+                self.metrics.output("icinga2", True)
             except OutputError as exc:
                 log.error("%s: Icinga 2: %s", name, exc)
+                self.metrics.output("icinga2", False)
 
     def run_all(self, names: Iterable[str] | None = None) -> list[CheckStatus]:
         """Every check once (``run --once``), then tidy the status directory."""
@@ -108,7 +124,8 @@ class Runner:
         return statuses
 
     def tidy(self) -> None:
-        """Forget state and status files of checks that are no longer configured."""
+        """Forget state, status files and metrics of checks that are no longer configured."""
+        self.metrics.forget(self.cfg.checks)
         with self._lock:
             self.state.forget(self.cfg.checks)
             self._save_state()
@@ -165,12 +182,14 @@ def unwritable_outputs(cfg: Config) -> tuple[list[str], bool]:
 class Daemon:
     """The long-running service: a scheduler, signal handling and config reloads."""
 
-    def __init__(self, config_path: str, cfg: Config | None = None, max_workers: int = 8):
+    def __init__(self, config_path: str, cfg: Config | None = None, max_workers: int = 8,
+                 metrics: NullMetrics | None = None):
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
         self.config_path = config_path
-        self.runner = Runner(cfg if cfg is not None else load(config_path))
+        self.metrics = NullMetrics() if metrics is None else metrics
+        self.runner = Runner(cfg if cfg is not None else load(config_path), self.metrics)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -191,6 +210,11 @@ class Daemon:
             self.scheduler.add_job(self._job, IntervalTrigger(seconds=interval, jitter=min(interval / 10, 5.0),
                                                               timezone=_dt.timezone.utc),
                                    args=[name], id=name, name=name, next_run_time=first)
+
+    def _started(self, event: Any) -> None:
+        """APScheduler's job-submitted event: how late the run starts after its (jittered) scheduled time."""
+        for scheduled in event.scheduled_run_times:
+            self.metrics.scheduled((_dt.datetime.now(_dt.timezone.utc) - scheduled).total_seconds())
 
     def _job(self, name: str) -> None:
         try:
@@ -216,10 +240,12 @@ class Daemon:
                 log.error("reload refused: %s", line)
             log.error("reload refused: %d problem(s); still running the previous configuration",
                       len(exc.problems))
+            self.metrics.reloaded(False)
             sd_notify("READY=1")
             return False
         self.runner.reconfigure(cfg)
         self._schedule()
+        self.metrics.reloaded(True)
         log.info("configuration reloaded: %s", cfg.summary())
         sd_notify("READY=1")
         return True
@@ -228,8 +254,11 @@ class Daemon:
         """Run until SIGTERM/SIGINT (or for ``duration`` seconds); returns the exit code (0)."""
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._signal)
+        from apscheduler.events import EVENT_JOB_SUBMITTED
+
         self.runner.tidy()
         self._schedule()
+        self.scheduler.add_listener(self._started, EVENT_JOB_SUBMITTED)
         self.scheduler.start()
         log.info("running %d check(s) from %s", len(self.runner.cfg.checks), self.config_path)
         sd_notify("READY=1")

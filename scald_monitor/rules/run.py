@@ -17,6 +17,16 @@ if TYPE_CHECKING:
     from typing import Any, Callable
 
 
+#: How an evaluation that could not read its backend begins its summary (the ones evaluate_check and evaluate
+#: write): counted as backend errors (metrics), distinct from a check that read its data and judged it.
+FAILED_TO_LOOK = ("backend ", "timed out after ", "the previous evaluation is still running", "cannot evaluate: ")
+
+
+def failed_to_look(result: Result) -> bool:
+    """Whether ``result`` is UNKNOWN because the backend could not be read (down, failing, too slow)."""
+    return result.state == UNKNOWN and result.summary.startswith(FAILED_TO_LOOK)
+
+
 def evaluate_check(cfg: Any, name: str, now: float | None = None,
                    busy: dict[str, threading.Thread] | None = None, lite: bool = False,
                    wrap: Callable[[Any, str], Any] | None = None) -> Result:

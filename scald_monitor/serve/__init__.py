@@ -7,12 +7,15 @@ top-level ``web/`` directory). Flask is imported only here, never by ``scald_mon
 HTTP details every answer shares: ``X-Content-Type-Options: nosniff`` on every response (static files included: a
 browser must not run an uploaded-looking file as script because its bytes resemble one); ``OPTIONS`` on an API
 route is answered in JSON with ``Allow`` (:func:`.errors.options_response`), a 405 carries ``Allow`` too.
+``GET /metrics`` is the app's own health for Prometheus (requests by route and status, latency by route;
+:mod:`scald_monitor.metrics`): routes are the URL rules, so the series stay bounded whatever clients ask for.
 """
 from __future__ import annotations
 
+import time
 from importlib import resources, util
 
-from flask import Flask, Response
+from flask import Flask, Response, g, request
 
 from ..config import Config
 
@@ -64,4 +67,30 @@ def create_app(cfg: Config) -> Flask:
         app.register_blueprint(pages.bp)
     install_error_handlers(app)  # after the blueprints: JSON for /api/..., their handlers for the rest
     app.after_request(_nosniff)
+    _expose_metrics(app)
     return app
+
+
+def _expose_metrics(app: Flask) -> None:
+    """Times every request and serves the counts at ``/metrics``."""
+    from ..metrics import ServeMetrics
+
+    metrics = app.extensions["scald_monitor_metrics"] = ServeMetrics()
+
+    @app.before_request
+    def _start() -> None:
+        g.scald_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        started = g.pop("scald_started", None)
+        if started is not None:
+            rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
+            metrics.observe(rule, request.method, response.status_code, time.perf_counter() - started)
+        return response
+
+    def exposition() -> Response:
+        body, content_type = metrics.exposition(request.headers.get("Accept"))
+        return Response(body, content_type=content_type, headers={"Cache-Control": "no-cache"})
+
+    app.add_url_rule("/metrics", "metrics", exposition, methods=["GET"])
