@@ -461,15 +461,19 @@ def test_show_and_admin_statements(src):
     assert values_of(result, 2) == [["aggregate"], ["job"]]
     assert [s["values"] for s in r[3]["series"]] == [[["data", "float"]], [["chisq", "float"], ["snr", "float"]]]
     assert r[4]["series"][0]["values"] == [["job", j] for j in ("0000", "0001", "0002", "0003")]
-    assert [v[0] for v in values_of(result, 5)] == ["autogen", "1s", "10s", "100s", "1000s", "10000s", "100000s"]
+    assert [v[0] for v in values_of(result, 5)] == ["autogen", "1s", "10s", "100s", "1000s", "10000s", "100000s",
+                                                    "0.01_hz", "0.001_hz", "0.0001_hz", "1e-05_hz", "1e-06_hz",
+                                                    "1e-07_hz"]  # ligo-scald's Aggregator creates all twelve
     assert r[6:] == [{"statement_id": 6}, {"statement_id": 7}, {"statement_id": 8}]
 
 
 def test_influx_style_statement_errors(src):
     assert run(src, "SELECT data FROM m", db=None)["results"] == [
         {"statement_id": 0, "error": "database name required"}]
-    assert run(src, 'SELECT data FROM "0.01_hz".latency_history')["results"] == [
-        {"statement_id": 0, "error": "retention policy not found: 0.01_hz"}]
+    assert run(src, 'SELECT data FROM "0.005_hz".latency_history')["results"] == [
+        {"statement_id": 0, "error": "retention policy not found: 0.005_hz"}]
+    # ligo-scald's trigger policies exist (its Aggregator creates them) but hold no timeseries
+    assert run(src, 'SELECT data FROM "0.01_hz".latency_history')["results"] == [{"statement_id": 0}]
     assert run(src, "SELECT data FROM not_configured")["results"] == [{"statement_id": 0}]
     with pytest.raises(QueryError, match="has no field or tag 'nope'"):
         run(src, "SELECT nope FROM latency_history")

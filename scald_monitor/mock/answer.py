@@ -23,7 +23,8 @@ from .influxql import (
     AdminStatement, BinaryExpr, InfluxQLError, Literal, SELECTORS, SelectStatement, ShowStatement, Source, VarRef,
     parse_query,
 )
-from .source import AGGREGATES, NS, MeasurementDef, MockSource, Series
+from ..io.triggers import FAR_THRESHOLDS, rp_name
+from .source import AGGREGATES, NS, MeasurementDef, MockSource, Policy, Series
 
 __all__ = ["MAX_POINTS", "QueryError", "execute", "format_times", "parse_time_string"]
 
@@ -31,11 +32,13 @@ __all__ = ["MAX_POINTS", "QueryError", "execute", "format_times", "parse_time_st
 MAX_POINTS = 1_000_000
 #: Divisors of Unix ns for the ``epoch`` query parameter.
 EPOCHS = {"ns": 1, "n": 1, "u": 1_000, "µ": 1_000, "ms": 1_000_000, "s": NS, "m": 60 * NS, "h": 3600 * NS}
-#: Retention policies SHOW RETENTION POLICIES lists (the mock answers any "<dt>s"): ligo-scald's six.
+#: Retention policies SHOW RETENTION POLICIES lists (the mock answers any "<dt>s"): ligo-scald's six, then its six
+#: trigger policies "<far>_hz".
 LISTED_DTS = (1, 10, 100, 1000, 10000, 100000)
+#: Functions that also apply to string fields (a snapshot's data/dims), as in influxd.
+STRING_FUNCTIONS = ("count", "first", "last")
 #: InfluxDB's time range (Unix ns); bounds beyond it are clamped to it, as influxd does.
 MIN_TIME, MAX_TIME = -9223372036854775806, 9223372036854775806
-_RP_DT = re.compile(r"([1-9][0-9]{0,9})s")
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|z|[+-]\d{2}:\d{2})?")
 
@@ -190,11 +193,11 @@ def _tag_predicate(terms: list, meas: MeasurementDef) -> Callable[[dict], bool]:
 # --------------------------------------------------------------------------------------------------- scanning
 
 
-def _scan(src: MockSource, meas: MeasurementDef, dt: int | None, series: Sequence[Series], lo: int, hi: int,
+def _scan(src: MockSource, meas: MeasurementDef, rp: Policy, series: Sequence[Series], lo: int, hi: int,
           fields: Sequence[str], need: int | None, descending: bool) -> dict:
     """Points of ``series`` in [lo, hi]; with ``need``, only enough windows (from the end when descending) to find
     ``need`` points per series, so ``ORDER BY time DESC LIMIT 1`` over a year costs a few windows, not a year."""
-    step_ns = max(1, int(src.step_seconds(dt) * NS))
+    step_ns = max(1, int(src.step_seconds(meas, rp) * NS))
     if need is None:
         estimate = len(series) * ((hi - lo) // step_ns + 1) if hi >= lo else 0
         if estimate > MAX_POINTS:
@@ -203,7 +206,7 @@ def _scan(src: MockSource, meas: MeasurementDef, dt: int | None, series: Sequenc
                 f"query would read about {estimate:,} points ({len(series)} series over {span}), more than the "
                 f"mock's limit of {MAX_POINTS:,}: narrow the time range, filter on tags, use a coarser retention "
                 f"policy (\"<dt>s\") or add ORDER BY time DESC LIMIT n")
-        return src.points(meas, dt, series, lo, hi, fields)
+        return src.points(meas, rp, series, lo, hi, fields)
     chunks: dict[Series, list] = {s: [] for s in series}
     counts = {s: 0 for s in series}
     pending = list(series)
@@ -218,7 +221,7 @@ def _scan(src: MockSource, meas: MeasurementDef, dt: int | None, series: Sequenc
         else:
             w_lo, w_hi = cursor_lo, min(cursor_hi, cursor_lo + width - 1)
             cursor_lo = w_hi + 1
-        for s, (ns, values) in src.points(meas, dt, pending, w_lo, w_hi, fields).items():
+        for s, (ns, values) in src.points(meas, rp, pending, w_lo, w_hi, fields).items():
             if ns.size:
                 chunks[s].append((ns, values))
                 counts[s] += ns.size
@@ -255,14 +258,11 @@ def _dedupe(columns: list[str]) -> list[str]:
     return out
 
 
-def _retention(source: Source) -> int | None:
-    rp = source.retention_policy
-    if rp in (None, "", "autogen"):
-        return None
-    match = _RP_DT.fullmatch(rp)
-    if not match:
-        raise _StatementError(f"retention policy not found: {rp}")
-    return int(match.group(1))
+def _retention(source: Source) -> Policy:
+    rp = Policy.named(source.retention_policy)
+    if rp is None:
+        raise _StatementError(f"retention policy not found: {source.retention_policy}")
+    return rp
 
 
 @dataclass
@@ -270,7 +270,7 @@ class _Plan:
     """What a SELECT reads: the series that pass its tag conditions, grouped, over [lo, hi] (clipped to the data)."""
 
     meas: MeasurementDef
-    dt: int | None
+    rp: Policy
     tag_keys: list[str]
     group_tags: list[str]
     groups: dict[tuple, list[Series]]
@@ -284,13 +284,14 @@ class _Plan:
 def _plan(src: MockSource, st: SelectStatement, db: str | None, now_ns: int) -> _Plan | None:
     if not (st.source.database or db):
         raise _StatementError("database name required")
-    dt = _retention(st.source)
+    rp = _retention(st.source)
     meas = src.measurement(st.source.measurement)
     if meas is None:
         return None
-    # The tag keys of the measurement, as influxd indexes them: "aggregate" too, even where the raw points of the
-    # default retention policy have none (GROUP BY * then shows aggregate="" and SELECT * a null column).
-    tag_keys = sorted(set(meas.tags) | {"aggregate"})
+    # The tag keys of the measurement, as influxd indexes them: for timeseries "aggregate" too, even where the raw
+    # points of the default retention policy have none (GROUP BY * then shows aggregate="" and SELECT * a null
+    # column); triggers and snapshots have only their own.
+    tag_keys = meas.tag_keys
     functions = [f for f in st.fields if f.function]
     if functions and len(functions) != len(st.fields):
         raise QueryError("mixing aggregate and non-aggregate queries is not supported")
@@ -300,13 +301,16 @@ def _plan(src: MockSource, st: SelectStatement, db: str | None, now_ns: int) -> 
                              f"{', '.join(meas.fields)}; tags: {', '.join(tag_keys)})")
         if f.function and f.name not in meas.fields:
             raise QueryError(f"{f.function}() needs a field; {f.name!r} is a tag")
+        if f.function and meas.field_type(f.name) == "string" and f.function not in STRING_FUNCTIONS:
+            raise QueryError(f"{f.function}() of string field {f.name!r}: only {', '.join(STRING_FUNCTIONS)} apply "
+                             "to strings")
     for name in st.group_by:
         if name != "*" and name not in tag_keys:
             raise QueryError(f"GROUP BY {name!r}: measurement {meas.name!r} has tags {', '.join(tag_keys)}")
     group_tags = tag_keys if "*" in st.group_by else sorted(set(st.group_by))
 
     where = _split_where(st.condition, meas, now_ns)
-    series = [s for s in src.series(meas, dt) if where.keep(s.tags(meas.tags))]
+    series = [s for s in src.series(meas, rp) if where.keep(s.tags(meas.tags))]
     groups: dict[tuple, list[Series]] = {}
     for s in series:
         tags = s.tags(meas.tags)
@@ -315,7 +319,7 @@ def _plan(src: MockSource, st: SelectStatement, db: str | None, now_ns: int) -> 
     start = src.start_ns()
     lo = start if where.lo is None else max(where.lo, start)  # no data before start...
     hi = now_ns if where.hi is None else min(where.hi, now_ns)  # ... nor after now
-    return _Plan(meas, dt, tag_keys, group_tags, groups, order, series, lo, hi, where.lo)
+    return _Plan(meas, rp, tag_keys, group_tags, groups, order, series, lo, hi, where.lo)
 
 
 def _select(src: MockSource, st: SelectStatement, db: str | None, epoch: str | None, now_ns: int) -> list[dict]:
@@ -335,7 +339,7 @@ def _select_functions(src: MockSource, st: SelectStatement, plan: _Plan, epoch: 
         need, descending = 1, True
     elif kinds == {"first"}:
         need = 1
-    data = _scan(src, plan.meas, plan.dt, plan.series, plan.lo, plan.hi, sorted({f.name for f in st.fields}),
+    data = _scan(src, plan.meas, plan.rp, plan.series, plan.lo, plan.hi, sorted({f.name for f in st.fields}),
                  need, descending)
     columns = _dedupe(["time"] + [f.column for f in st.fields])
     out = []
@@ -369,7 +373,7 @@ def _select_points(src: MockSource, st: SelectStatement, plan: _Plan, epoch: str
     if need is not None and need * len(plan.series) > MAX_POINTS:
         raise QueryError(f"LIMIT {st.limit} OFFSET {st.offset} over {len(plan.series)} series could return more "
                          f"than the mock's limit of {MAX_POINTS:,} points")
-    data = _scan(src, meas, plan.dt, plan.series, plan.lo, plan.hi, field_names, need, st.descending)
+    data = _scan(src, meas, plan.rp, plan.series, plan.lo, plan.hi, field_names, need, st.descending)
     out = []
     for key in plan.order:
         members = plan.groups[key]
@@ -413,7 +417,7 @@ def _aggregate_row(functions: Sequence, members: Sequence[Series], data: dict, l
         elif f.function == "min":
             pick = int(np.argmin(v))
         if pick is not None:
-            values.append(float(v[pick]))
+            values.append(v[pick].item() if isinstance(v[pick], np.generic) else v[pick])
             if len(functions) == 1 and f.function in SELECTORS:
                 row_time = int(ns[pick])
         elif f.function == "count":
@@ -447,6 +451,7 @@ def _show(src: MockSource, st: ShowStatement, db: str | None) -> list[dict]:
     if st.what == "RETENTION POLICIES":
         rows = [["autogen", "0s", "168h0m0s", 1, True]] + [[f"{dt}s", "0s", "168h0m0s", 1, False]
                                                             for dt in LISTED_DTS]
+        rows += [[rp_name(far), "0s", "168h0m0s", 1, False] for far in FAR_THRESHOLDS]
         return [{"columns": ["name", "duration", "shardGroupDuration", "replicaN", "default"], "values": rows}]
     if st.what == "MEASUREMENTS":
         names = src.measurement_names()
@@ -454,20 +459,24 @@ def _show(src: MockSource, st: ShowStatement, db: str | None) -> list[dict]:
     if st.source is not None:
         meas = src.measurement(st.source.measurement)
         measurements = [meas] if meas is not None else []
+        if st.source.retention_policy is not None:  # keys where the policy holds the measurement's points
+            rp = _retention(st.source)
+            measurements = [m for m in measurements if src.series(m, rp)]
     else:
         measurements = [src.measurement(n) for n in src.measurement_names()]
     out = []
     for meas in measurements:
         if st.what == "TAG KEYS":
-            rows = [[t] for t in sorted(set(meas.tags) | {"aggregate"})]
-            out.append({"name": meas.name, "columns": ["tagKey"], "values": rows})
+            rows = [[t] for t in meas.tag_keys]
+            if rows:  # influxd lists no series for a measurement without tags
+                out.append({"name": meas.name, "columns": ["tagKey"], "values": rows})
         elif st.what == "FIELD KEYS":
-            rows = [[f, "float"] for f in sorted(meas.fields)]
+            rows = [[f, meas.field_type(f)] for f in sorted(meas.fields)]
             out.append({"name": meas.name, "columns": ["fieldKey", "fieldType"], "values": rows})
         else:  # TAG VALUES
             rows = []
             for key in sorted(set(st.keys)):
-                if key == "aggregate":
+                if key == "aggregate" and key in meas.tag_keys:
                     values = sorted(AGGREGATES)
                 elif key in meas.tags:
                     i = meas.tags.index(key)

@@ -1,4 +1,4 @@
-"""Deterministic fake timeseries for any schema.
+"""Deterministic fake timeseries (and triggers, and snapshots) for any schema.
 
 The quickstart demo, the tests and the mock HTTP source all need data that looks like a pipeline's, and the HTTP
 source must answer *any* time range the same way however it is asked. So every sample is a pure function of
@@ -32,6 +32,10 @@ A *spec* is the plain dict found under a schema's ``mock:`` key in the YAML conf
 
 A gap's ``tag`` (a value or a list of values) matches a series if any of its tag values is among them; ``start``
 defaults to 0 and a null ``every`` means a single window.
+
+Triggers (:func:`generate_triggers`) are those samples as ligo-scald's ``store_triggers`` keeps them, and snapshots
+(:func:`generate_snapshot`) a PSD-like curve per instant, so a backend filled with ``store_triggers`` /
+``store_snapshot`` and the mock's ``"<far>_hz"`` / ``data``+``dims`` answers show the same kind of data.
 """
 from __future__ import annotations
 
@@ -43,13 +47,17 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..io.decimate import decimate
 from ..schemawalk import Walker, format_path, load_schema
 
 __all__ = [
     "DEFAULT_TAG_VALUES",
+    "SNAPSHOT_DIMS",
     "SpecError",
     "generate_columns",
     "generate_rows",
+    "generate_snapshot",
+    "generate_triggers",
     "tag_values_from",
     "validate_spec",
 ]
@@ -66,7 +74,7 @@ DEFAULT_TAG_VALUES = ("0000", "0001", "0002", "0003")
 BLOCK = 4096
 
 # Stream domains: separate streams for each kind of randomness, so e.g. adding spikes does not change the noise.
-_NOISE, _SPIKES, _STEPS, _PARAMS, _KNOTS = 1, 2, 3, 4, 10
+_NOISE, _SPIKES, _STEPS, _PARAMS, _SNAPSHOT, _KNOTS = 1, 2, 3, 4, 5, 10
 
 #: Random-walk octaves: (knot spacing as a fraction of ``period``, weight). Weights sum to 1, so |walk| <= 1.
 _OCTAVES = ((1.0, 4 / 7), (1 / 3, 2 / 7), (1 / 9, 1 / 7))
@@ -372,3 +380,64 @@ def generate_rows(
             for t, *values in zip(block["time"].tolist(), *value_lists)
         ]
     return rows
+
+
+# ----------------------------------------------------------------------------------------- triggers, snapshots
+
+#: Highest FAR (Hz) a trigger is kept with, as by ligo-scald's ``store_triggers`` (``io.triggers.FAR_THRESHOLDS[0]``).
+TRIGGER_MAX_FAR = 1e-2
+#: What a generated snapshot's ``dims`` says: the x and y columns of its ``data``.
+SNAPSHOT_DIMS = {"x": "freq", "y": "asd"}
+#: Frequencies of a generated snapshot (Hz): 120 log-spaced bins from 10 Hz to ~3.3 kHz, a detector's band.
+SNAPSHOT_FREQS = tuple(10.0 * 1.05 ** k for k in range(120))
+
+
+def generate_triggers(
+    measurement: str,
+    columns: Sequence[str],
+    start: float,
+    end: float,
+    *,
+    far_key: str = "far",
+    time_key: str | None = None,
+    rate: float = 1.0,
+    seed: int = 0,
+    spec: Mapping | None = None,
+) -> dict:
+    """The samples of ``generate_columns`` (untagged) in ``[start, end)`` as ligo-scald's ``store_triggers`` keeps
+    them: per 1 s bin the sample with the lowest ``far_key`` (ties: the earlier one), stamped with the bin's start;
+    FARs above 1e-2, negative or not finite are no triggers. Why the same samples: ``scald fill`` stores exactly
+    these values as the measurement's raw points, so every backend shows one set of triggers.
+
+    Returns ``{"time": bin starts (float64), "fields": {column: float64 array}}`` for ``columns`` (``far_key`` need
+    not be among them); ``time_key`` (unless None or "time", which is the point's own time) holds each trigger's
+    exact sample time, as ligo-scald stores the whole row. A bin is complete only when ``start`` is a whole second.
+    """
+    exact = time_key if time_key not in (None, "time") else None
+    generated = [c for c in dict.fromkeys([far_key, *columns]) if c != exact]
+    block = generate_columns(measurement, generated, start, end, rate=rate, seed=seed, spec=spec)[()]
+    times, far = block["time"], block["fields"][far_key]
+    keep = np.isfinite(far) & (far >= 0) & (far <= TRIGGER_MAX_FAR)
+    times = times[keep]
+    levels = decimate(times, far[keep], 1)
+    pick = levels.index["min"]
+    fields = {}
+    for column in columns:
+        if column == exact:
+            fields[column] = times[pick]
+        else:
+            fields[column] = block["fields"][column][keep][pick]
+    return {"time": levels.starts, "fields": fields}
+
+
+def generate_snapshot(measurement: str, index: int, *, seed: int = 0) -> dict[str, list[float]]:
+    """Snapshot number ``index`` of ``measurement``: an amplitude spectral density over ``SNAPSHOT_FREQS`` (seismic
+    wall below 30 Hz, flat bucket, shot noise above 500 Hz), its level drifting slowly with ``index`` and with 5 %
+    noise per bin, so consecutive snapshots differ visibly but alike. ``data`` for ``store_snapshot``, with
+    ``SNAPSHOT_DIMS`` as its ``dims``; a pure function of (seed, measurement, index)."""
+    freqs = np.array(SNAPSHOT_FREQS)
+    key = _series_key(int(seed), measurement, (), "asd")
+    noise = np.random.default_rng([*key, _SNAPSHOT, _zigzag(int(index))]).standard_normal(freqs.size)
+    level = 1.0 + 0.2 * math.sin(2 * math.pi * index / 60.0)
+    asd = 1e-23 * level * (1 + (30.0 / freqs) ** 4 + (freqs / 500.0) ** 2) * np.exp(0.05 * noise)
+    return {"freq": freqs.tolist(), "asd": asd.tolist()}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import uuid
 import zlib
@@ -209,7 +210,9 @@ class MockInfluxServer(ThreadingHTTPServer):
     """A threaded HTTP server answering InfluxDB 1.x requests from a :class:`MockSource`."""
 
     daemon_threads = True
-    allow_reuse_address = False  # a second mock on a busy port must fail, not share it
+    # SO_REUSEADDR where it only lets a restart bind over the last run's TIME_WAIT connections (Linux, BSD: a second
+    # listener on a busy port still fails); not on Windows, where it would let a second mock share the port.
+    allow_reuse_address = os.name != "nt"
 
     def __init__(self, address: tuple[str, int], source: MockSource):
         if ":" in address[0]:
