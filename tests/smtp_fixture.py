@@ -43,7 +43,7 @@ class SMTPServer:
                   and server.users.get(auth_data.login.decode()) == auth_data.password.decode())
             if ok:
                 server.logins.append(auth_data.login.decode())
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)  # handled=False: the server answers 235 or 535
 
         kw = {}
         if self.users is not None:

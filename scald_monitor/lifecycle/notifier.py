@@ -167,12 +167,16 @@ class Notifier:
         if target.retry_at > now:
             return False
         t = target.transport
-        batch = self.queue.peek(t.name, t.batch)
+        batch = self.queue.peek(t.name, t.batch, claim=True)
         if not batch:
             return False
         ids = [i for i, _ in batch]
         try:
-            t.send([p for _, p in batch])
+            try:
+                t.send([p for _, p in batch])
+            except BaseException:
+                self.queue.release(ids)
+                raise
         except DeliveryError as exc:
             if exc.permanent and len(batch) > 1:
                 return self._deliver_one_by_one(target, batch)

@@ -67,6 +67,7 @@ class DiskQueue:
         self._db.executescript(_SCHEMA)
         self._count = self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
         self.dropped_total = 0
+        self._inflight: set[int] = set()
         self._dropped_unlogged = 0
         self._last_drop_log = 0.0
 
@@ -90,8 +91,11 @@ class DiskQueue:
                         db.execute("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)",
                                    (ns, key, json.dumps(value, separators=(",", ":"))))
                 excess = self._count + len(rows) - self.max_items
-                if excess > 0:
-                    db.execute("DELETE FROM items WHERE id IN (SELECT id FROM items ORDER BY id LIMIT ?)", (excess,))
+                if excess > 0:  # the oldest that are not being sent right now (those may still arrive)
+                    busy = ",".join(str(int(i)) for i in self._inflight)
+                    excess = db.execute(
+                        f"DELETE FROM items WHERE id IN (SELECT id FROM items WHERE id NOT IN ({busy}) "
+                        "ORDER BY id LIMIT ?)", (excess,)).rowcount
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -114,12 +118,19 @@ class DiskQueue:
         log.warning("notification queue %s is full (%d items): dropped the %d oldest notification(s), "
                     "%d dropped since start", self.path, self.max_items, n, self.dropped_total)
 
-    def peek(self, target: str, limit: int = 1) -> list[tuple[int, dict]]:
-        """The oldest ``limit`` items of ``target``, not removed."""
+    def peek(self, target: str, limit: int = 1, claim: bool = False) -> list[tuple[int, dict]]:
+        """The oldest ``limit`` items of ``target``, not removed. ``claim``: they are being sent, so a full
+        queue drops others first, until :meth:`remove`, :meth:`failed` or :meth:`release` says how it went."""
         with self._lock:
             rows = self._db.execute("SELECT id, payload FROM items WHERE target = ? ORDER BY id LIMIT ?",
                                     (target, limit)).fetchall()
+            if claim:
+                self._inflight.update(i for i, _ in rows)
         return [(i, json.loads(p)) for i, p in rows]
+
+    def release(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            self._inflight.difference_update(ids)
 
     def oldest(self, target: str) -> float | None:
         """When the oldest item of ``target`` was queued (Unix s), for logs."""
@@ -132,11 +143,14 @@ class DiskQueue:
         if not ids:
             return
         with self._lock:
+            self._inflight.difference_update(ids)
             cur = self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in ids])
             self._count -= cur.rowcount if cur.rowcount >= 0 else len(ids)
 
     def failed(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
         with self._lock:
+            self._inflight.difference_update(ids)
             self._db.executemany("UPDATE items SET attempts = attempts + 1 WHERE id = ?", [(i,) for i in ids])
 
     def count(self, target: str | None = None) -> int:

@@ -52,6 +52,7 @@ _KEYS = {
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED = {"alertname", "severity", "instance"}
+_RETRY_4XX = (401, 403, 404, 407, 408, 409, 421, 425, 429)
 
 
 class DeliveryError(Exception):
@@ -248,7 +249,9 @@ class _Http(Transport):
             raise DeliveryError(f"{self.name}: {_reason(exc)}") from None
         if 200 <= r.status_code < 300:
             return
-        permanent = 400 <= r.status_code < 500 and r.status_code not in (408, 425, 429)
+        # Only a refusal of this very request is permanent; auth (401/403), a wrong URL (404) or rate limits are
+        # the site's to fix, and what is queued meanwhile must then go out.
+        permanent = 400 <= r.status_code < 500 and r.status_code not in _RETRY_4XX
         raise DeliveryError(f"{self.name}: HTTP {r.status_code} {r.text.strip()[:200]}", permanent=permanent)
 
     def close(self) -> None:
@@ -419,9 +422,12 @@ class EmailTransport(Transport):
                                _env(s["password_env"], f"{self.name}: password_env"))
                 for p in payloads:
                     smtp.send_message(self.message(p))
+        except smtplib.SMTPAuthenticationError as exc:  # a wrong password is fixed without losing mail
+            raise DeliveryError(f"{self.name}: login refused (SMTP {exc.smtp_code})") from None
         except smtplib.SMTPResponseException as exc:
+            permanent = 500 <= exc.smtp_code < 600 and exc.smtp_code not in (530, 534, 538)
             raise DeliveryError(f"{self.name}: SMTP {exc.smtp_code} {_decode(exc.smtp_error)}",
-                                permanent=500 <= exc.smtp_code < 600) from None
+                                permanent=permanent) from None
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [c for c, _ in exc.recipients.values()]
             raise DeliveryError(f"{self.name}: recipients refused ({', '.join(map(str, codes))})",
