@@ -31,7 +31,7 @@ setup(
         "test": ["pytest>=7", "hypothesis>=6", "jsonschema>=4", "requests>=2.25", "igwn-monitor[check-json]>=1.3",
                  "ligo-scald>=0.8.5",
                  "openapi-spec-validator>=0.7",
-                 "selenium>=4.10", "schemathesis>=4.1,<5"],
+                 "selenium>=4.10", "schemathesis>=4.1,<5", "aiosmtpd>=1.4"],
     },
     entry_points={
         "console_scripts": [
