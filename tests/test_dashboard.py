@@ -184,6 +184,33 @@ def test_plot_context(client):
     assert latest["plots"][1]["subs"][0]["query"]["measurement"] == "snr_history"
 
 
+def test_pages_preload_the_whole_module_graph(client):
+    """Every page lists the entry module's whole static import graph as modulepreload links, so the browser fetches
+    it in one round trip instead of one per level of imports; today that is every module shipped."""
+    from scald_monitor.serve.pages import module_graph
+
+    static = WEB / "static"
+    shipped = {str(p.relative_to(static)) for p in static.rglob("*.js") if "vendor" not in p.parts}
+    graph = module_graph(str(static))
+    assert graph[0] == "scald.js" and len(set(graph)) == len(graph)
+    assert set(graph) == shipped, set(graph) ^ shipped
+    for path in ("/", "/status", "/nope"):
+        html = client.get(path).get_data(as_text=True)
+        links = re.findall(r'<link rel="modulepreload" href="/static/([^"]+)">', html)
+        assert links == list(graph), path
+    # what a module imports is found whatever the import's layout: multi-line, side effect only, quotes
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "js").mkdir()
+        Path(tmp, "scald.js").write_text('import { a,\n  b } from "./js/a.js";\nimport \'./js/b.js\';\n')
+        Path(tmp, "js", "a.js").write_text('export const a = 1, b = 2;\nimport { c } from "../js/c.js";\n'
+                                           '// from "not/relative.js"\n')
+        Path(tmp, "js", "b.js").write_text("import './a.js'; export {};\n")
+        Path(tmp, "js", "c.js").write_text("export const c = 3;\n")
+        assert module_graph(tmp) == ("scald.js", "js/a.js", "js/b.js", "js/c.js")
+
+
 def test_every_plot_type_is_drawn_by_the_page():
     """serve/pages.py SUPPORTED_PLOTS, the config schema's plot types and js/plots/index.js PLOT_TYPES agree: a type
     the config accepts is one the page draws (else it would be a blank panel)."""
@@ -965,9 +992,10 @@ def snapshot_route_answers(url: str) -> bool:
         return False
 
 
-def check_every_plot_page(driver, base: str, port: int, historical: str | None = None) -> dict:
+def check_every_plot_page(driver, base: str, port: int, historical: str | None = None, prefix: str = "plot-") -> dict:
     """Load the every-plot page (live, or ``historical`` query), wait for every panel, check each drew pixels and
-    its type's own facts, and return the panels by type. One screenshot per panel type in test-artifacts/."""
+    its type's own facts, and return the panels by type. One screenshot per panel type in test-artifacts/
+    (``<prefix><type>[-historical].png``: each backend's run keeps its own)."""
     from selenium.webdriver.common.by import By
 
     driver.get(base + "/" + (historical or ""))
@@ -1015,7 +1043,9 @@ def check_every_plot_page(driver, base: str, port: int, historical: str | None =
     ARTIFACTS.mkdir(exist_ok=True)
     suffix = "-historical" if historical else ""
     for kind, p in by_type.items():
-        driver.find_element(By.ID, p["id"]).screenshot(str(ARTIFACTS / f"plot-{kind}{suffix}.png"))
+        element = driver.find_element(By.ID, p["id"])
+        driver.execute_script("arguments[0].scrollIntoView()", element)  # else a panel below the fold is cut off
+        element.screenshot(str(ARTIFACTS / f"{prefix}{kind}{suffix}.png"))
     hosts = {re.match(r"^[a-z-]+:(//[^/]*)?", u).group(0) for u in requested_urls(driver)}
     assert hosts <= {f"http://127.0.0.1:{port}", "data:"}, hosts
     # the only console errors allowed: the browser's own line for /api/snapshot's 404, while it answers 404
