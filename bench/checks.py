@@ -10,7 +10,11 @@ our Aggregator and, into another database, by ligo-scald 0.8.5's own (``aggregat
 level only), and the same per-tag checks on each, beside SQLite on the same hour and beside ligo-scald's own
 Consumer asked one query per tag value (its nagios route's way).
 
+With ``--metrics``, the daemon's own path (Runner.run_check: evaluate, state machine, outputs) over the same
+checks with Prometheus exposition on and off, alternating rounds in the same run (goal: < 2 % slower with it).
+
     python bench/checks.py [--checks 1000 10000] [--sizes 1000000 10000000] [--influx [--influx-checks 200]]
+                           [--metrics [--metrics-checks 200]]
 """
 from __future__ import annotations
 
@@ -145,12 +149,36 @@ def influx_part(n_checks: int) -> None:
           "the same influxd and data)")
 
 
+def metrics_part(tmp: str, db: str, n_checks: int, rounds: int = 10) -> None:
+    """Per-check time of the daemon's run_check with NullMetrics and with DaemonMetrics, in rounds of ABBA order
+    (so that neither side always runs first, on a warmer cache)."""
+    from scald_monitor.daemon import Runner
+    from scald_monitor.metrics import DaemonMetrics
+
+    cfg = load(_write(tmp, n_checks, db))
+    runners = {"without": Runner(cfg), "with": Runner(cfg, DaemonMetrics())}
+    now = gps_to_unix(END)
+    times: dict[str, list[float]] = {k: [] for k in runners}
+    for i in range(rounds):
+        for kind, runner in sorted(runners.items(), reverse=bool(i % 2)):
+            start = time.perf_counter()
+            for name in cfg.checks:
+                runner.run_check(name, now)
+            times[kind].append((time.perf_counter() - start) / n_checks)
+    base, with_ = float(np.median(times["without"])), float(np.median(times["with"]))
+    print(f"daemon run_check, {n_checks} per-tag checks x {rounds} rounds (median): without metrics "
+          f"{base * 1e3:.3f} ms/check, with {with_ * 1e3:.3f} ms/check = {with_ / base:.3f}x "
+          f"({(with_ / base - 1) * 100:+.1f} %; goal < +2 %)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checks", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--influx", action="store_true", help="also on a real influxd, incl. ligo-scald's data")
     parser.add_argument("--influx-checks", type=int, default=200)
+    parser.add_argument("--metrics", action="store_true", help="daemon path with and without Prometheus metrics")
+    parser.add_argument("--metrics-checks", type=int, default=200)
     args = parser.parse_args()
     if args.influx:
         influx_part(args.influx_checks)
@@ -176,6 +204,8 @@ def main() -> None:
                       f"(ligo-scald-style per-tag queries: {base * 1e3:6.2f} ms/threshold check); "
                       f"states OK/W/C/U = {'/'.join(map(str, states))}", flush=True)
             store.close()
+            if args.metrics and size == args.sizes[0]:
+                metrics_part(tmp, db, args.metrics_checks)
         print("\nsummary (time per check as the store grows; flat is the goal)")
         print(f"{'points':>12} {'checks':>7} {'checks/s':>9} {'ms/check':>9} {'per-tag ms':>11}")
         for size, n, _, rate, ms, base_ms, _ in rows:

@@ -83,7 +83,7 @@ class DaemonMetrics(NullMetrics):
         self.queue = Gauge("scald_queue_depth", "Items waiting in a delivery queue", ["queue"], registry=r)
         self._since = _SecondsSince(self.last)
         r.register(self._since)
-        self._tags: dict[str, set[str]] = {}
+        self._tags: dict[str, dict[str, list]] = {}  # check -> expected tag value -> [its state gauge, value]
         self._lock = threading.Lock()
         self.reloaded(True)
 
@@ -95,13 +95,19 @@ class DaemonMetrics(NullMetrics):
         self.last.labels(name).set(result.time)
         self.interval.labels(name).set(interval)
         self.state.labels(name, "").set(int(result.state))
-        worst = _worst_by_value(result.tags, tag_key, set(expected_tags or ()))
+        worst = _worst_by_value(result.tags, tag_key, expected_tags)
         with self._lock:
-            for gone in self._tags.get(name, set()) - set(worst):
+            children = self._tags.setdefault(name, {})
+            for gone in [v for v in children if v not in worst]:
+                del children[gone]
                 self.state.remove(name, gone)
-            self._tags[name] = set(worst)
-        for value, state in worst.items():
-            self.state.labels(name, value).set(state)
+            for value, state in worst.items():
+                held = children.get(value)
+                if held is None:  # labels() takes the metric's lock and builds a key: once per series
+                    held = children[value] = [self.state.labels(name, value), None]
+                if held[1] != state:  # states rarely change: most evaluations set nothing
+                    held[0].set(state)
+                    held[1] = state
         if failed_backend is not None:
             self.backend_errors.labels(failed_backend).inc()
 
@@ -141,7 +147,7 @@ class DaemonMetrics(NullMetrics):
         return server
 
 
-def _worst_by_value(tags: Iterable[Any], tag_key: str | None, expected: set[str]) -> dict[str, int]:
+def _worst_by_value(tags: Iterable[Any], tag_key: str | None, expected: Iterable[str] | None) -> dict[str, int]:
     """The worst reported state of each expected value of ``tag_key`` among a result's per-tag outcomes (labels
     ``key=value[,key=value]``; a schema with several tags has several series per value). Nothing without expected
     values: the tag label is then bounded by nothing but the data."""
@@ -150,10 +156,14 @@ def _worst_by_value(tags: Iterable[Any], tag_key: str | None, expected: set[str]
     out: dict[str, int] = {}
     if not tag_key or not expected:
         return out
+    wanted, prefix = set(expected), f"{tag_key}="
     for tag in tags:
-        pairs = dict(p.split("=", 1) for p in tag.label.split(",") if "=" in p)
-        value = pairs.get(tag_key)
-        if value in expected and (value not in out or severity(tag.state) > severity(out[value])):
+        label = tag.label
+        if "," not in label:  # one tag: "job=0001"
+            value = label[len(prefix):] if label.startswith(prefix) else None
+        else:
+            value = dict(p.split("=", 1) for p in label.split(",") if "=" in p).get(tag_key)
+        if value in wanted and (value not in out or severity(tag.state) > severity(out[value])):
             out[value] = int(tag.state)
     return out
 
