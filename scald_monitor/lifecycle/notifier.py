@@ -11,7 +11,8 @@ Entry points::
 
     Notifier(specs, queue_path, board_url=None, *, max_items=10000, backoff=1.0, max_backoff=300.0)
         specs: the config's ``notifications:`` list as loaded (or Transport objects)
-    .submit(event: Event | dict) -> None      non-blocking (one local SQLite commit)
+    .submit(event: Event | dict) -> None      non-blocking (no network, no disk: a writer thread commits)
+    .flush()                                  commit what was submitted now
     .last_sent(check, label) -> Sent | None   for events.decide; persisted with the queue
     .drain(timeout) -> int                    deliver what is queued (``run --once``); returns what is left
     .stats() -> dict                          counters for /api/stats and /metrics
@@ -75,7 +76,11 @@ class Notifier:
         self._lock = threading.Lock()  # submit vs the delivery thread's view of the caches
         self._cond = threading.Condition()
         self._stop = self._closed = False
-        self._pending = False  # set by submit: the delivery thread must look before it sleeps
+        self._pending = False  # set when items were written: the delivery thread must look before it sleeps
+        self._buffer: list[tuple[list, list]] = []  # submitted, not yet written
+        self._flush_lock = threading.Lock()  # one writer at a time keeps the order of the queue
+        self._wcond = threading.Condition()
+        self._writer: threading.Thread | None = None
         self._draining = 0
         self.undeliverable = 0
         self._thread: threading.Thread | None = None
@@ -90,35 +95,61 @@ class Notifier:
 
     # --------------------------------------------------------------------------------------------- submit
     def submit(self, event: Event | Mapping[str, Any]) -> None:
-        """Queue ``event`` for every target and return: one SQLite commit, no network."""
+        """Accept ``event`` for every target and return at once: no network, no disk. A writer thread commits
+        what was submitted to the queue within milliseconds, many events per transaction, so a slow disk or a
+        busy queue never holds up evaluation. What was sent last (:meth:`last_sent`) is committed in the same
+        transaction as the items: should the process die in those milliseconds, the next evaluation finds the
+        label not notified and notifies again (``events`` is level-triggered), so nothing is lost."""
         ev = event.to_dict() if isinstance(event, Event) else dict(event)
         key = json.dumps([ev["check"], ev["label"]])
         with self._lock:
-            items, kv, firing_updates = [], [], []
+            items, kv = [], []
             for target in self._targets:
                 t = target.transport
-                firing = self._firing.get(t.name, {}).get(key)
+                registry = self._firing.setdefault(t.name, {})
+                firing = registry.get(key)
                 payload, new = t.track(ev, firing)
                 if payload is not None:
                     items.append((t.name, payload))
                 if new != firing:
                     kv.append(("firing:" + t.name, key, new))
-                    firing_updates.append((t.name, new))
-            sent = None
+                    if new is None:
+                        registry.pop(key, None)
+                    else:
+                        registry[key] = new
             if ev["kind"] in (PROBLEM, RECOVERY):
                 sent = Sent(ev["kind"], ev["state"], ev["time"])
                 kv.append(("sent", key, {"kind": sent.kind, "state": sent.state, "time": sent.time}))
-            self.queue.put(items, kv)
-            for name, new in firing_updates:
-                if new is None:
-                    self._firing[name].pop(key, None)
-                else:
-                    self._firing[name][key] = new
-            if sent is not None:
                 self._sent[key] = sent
+            self._buffer.append((items, kv))
+        with self._wcond:
+            self._wcond.notify()
+
+    def flush(self) -> None:
+        """Commit what was submitted to the queue now (drain and close do; the daemon may before it writes its
+        state file, for a strict order on disk)."""
+        with self._flush_lock:
+            with self._lock:
+                batch, self._buffer = self._buffer, []
+            if not batch:
+                return
+            self.queue.put([i for items, _ in batch for i in items], [k for _, kv in batch for k in kv])
         with self._cond:
             self._pending = True
             self._cond.notify_all()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._wcond:
+                while not self._buffer and not self._stop:
+                    self._wcond.wait(1.0)
+                if self._stop:
+                    return
+            try:
+                self.flush()
+            except Exception:  # a full disk, say: keep what is buffered, say so, try again
+                log.exception("notification queue %s: could not write", self.queue.path)
+                time.sleep(1.0)
 
     def last_sent(self, check: str, label: str = "") -> Sent | None:
         """What was last submitted (problem or recovery) for this label, across restarts."""
@@ -129,6 +160,8 @@ class Notifier:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="scald-notify", daemon=True)
             self._thread.start()
+            self._writer = threading.Thread(target=self._write_loop, name="scald-notify-write", daemon=True)
+            self._writer.start()
 
     def _run(self) -> None:
         while True:
@@ -162,7 +195,7 @@ class Notifier:
         return min(delay, 0.25) if self._draining else delay
 
     def _deliver(self, target: _Target) -> bool:
-        """Send one batch of ``target``; True if something was delivered (try again at once)."""
+        """Send one batch of ``target``; True if something was delivered or dropped (look again at once)."""
         now = time.monotonic()
         if target.retry_at > now:
             return False
@@ -174,36 +207,49 @@ class Notifier:
         try:
             try:
                 t.send([p for _, p in batch])
-            except BaseException:
-                self.queue.release(ids)
-                raise
-        except DeliveryError as exc:
-            if exc.permanent and len(batch) > 1:
-                return self._deliver_one_by_one(target, batch)
-            if exc.permanent:
-                self.queue.remove(ids)
-                self.undeliverable += len(ids)
-                log.error("%s (rejected for good: %d notification(s) dropped)", exc, len(ids))
-                return True
-            target.fails += 1
-            target.last_error = str(exc)
-            if target.failing_since is None:
-                target.failing_since = time.time()
-            self.queue.failed(ids)
-            delay = self._delay(target)
-            target.retry_at = time.monotonic() + delay
-            log.warning("%s; %d notification(s) queued for it, retry %d in %.1f s", exc, self.queue.count(t.name),
-                        target.fails, delay)
-            return False
+            except DeliveryError as exc:
+                return self._failed(target, batch, exc)
+        finally:
+            self.queue.release(ids)
         self.queue.remove(ids)
-        target.delivered += len(ids)
+        self._delivered(target, len(ids))
+        return True
+
+    def _delivered(self, target: _Target, n: int) -> None:
+        if not n:
+            return
+        target.delivered += n
         if target.fails:
             log.info("notification target %s answers again after %d failed attempt(s); delivering the queue",
-                     t.name, target.fails)
+                     target.transport.name, target.fails)
         target.fails, target.failing_since, target.last_error = 0, None, ""
         with self._cond:
             self._cond.notify_all()  # drain() waits on this
-        return True
+
+    def _failed(self, target: _Target, batch: list[tuple[int, dict]], exc: DeliveryError) -> bool:
+        t = target.transport
+        done = [i for i, _ in batch[:exc.delivered]]
+        if done:
+            self.queue.remove(done)
+            self._delivered(target, len(done))
+        rest = batch[exc.delivered:]
+        if exc.permanent:
+            if t.one_request and len(rest) > 1:
+                return self._deliver_one_by_one(target, rest)
+            self.queue.remove([rest[0][0]])  # the item at fault; the others go next round
+            self.undeliverable += 1
+            log.error("%s (rejected for good: 1 notification dropped)", exc)
+            return True
+        target.fails += 1
+        target.last_error = str(exc)
+        if target.failing_since is None:
+            target.failing_since = time.time()
+        self.queue.failed([i for i, _ in rest[:1]])
+        delay = self._delay(target)
+        target.retry_at = time.monotonic() + delay
+        log.warning("%s; %d notification(s) queued for it, retry %d in %.1f s", exc, self.queue.count(t.name),
+                    target.fails, delay)
+        return bool(done)
 
     def _deliver_one_by_one(self, target: _Target, batch: list[tuple[int, dict]]) -> bool:
         """A batch was refused for good: find the item(s) at fault, so that one bad item does not take the
@@ -220,7 +266,7 @@ class Notifier:
                 log.error("%s (rejected for good: 1 notification dropped)", exc)
                 continue
             self.queue.remove([item_id])
-            target.delivered += 1
+            self._delivered(target, 1)
         return True
 
     def _maybe_refresh(self, target: _Target) -> None:
@@ -247,6 +293,7 @@ class Notifier:
         """Deliver what is queued, waiting at most ``timeout`` seconds (``run --once``): backoff is cut short
         meanwhile. Returns how many notifications are still queued (they stay for the next run; logged)."""
         deadline = time.monotonic() + timeout
+        self.flush()
         self._draining += 1
         try:
             for target in self._targets:
@@ -288,9 +335,16 @@ class Notifier:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        with self._wcond:
+            self._wcond.notify_all()
+        for thread in (self._thread, self._writer):
+            if thread is not None:
+                thread.join(timeout)
+        self._thread = self._writer = None
+        try:
+            self.flush()  # what was submitted is on disk before we go
+        except Exception:
+            log.exception("notification queue %s: could not write", self.queue.path)
         for t in self._targets:
             t.transport.close()
         self.queue.close()

@@ -144,7 +144,13 @@ class DiskQueue:
             return
         with self._lock:
             self._inflight.difference_update(ids)
-            cur = self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in ids])
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in ids])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
             self._count -= cur.rowcount if cur.rowcount >= 0 else len(ids)
 
     def failed(self, ids: Iterable[int]) -> None:

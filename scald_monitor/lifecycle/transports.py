@@ -56,11 +56,13 @@ _RETRY_4XX = (401, 403, 404, 407, 408, 409, 421, 425, 429)
 
 
 class DeliveryError(Exception):
-    """A notification could not be delivered; ``permanent`` if retrying the same request cannot succeed."""
+    """A notification could not be delivered; ``permanent`` if retrying the same request cannot succeed.
+    ``delivered``: how many payloads of the batch went out before this one failed (they are not sent again)."""
 
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    def __init__(self, message: str, permanent: bool = False, delivered: int = 0) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.delivered = delivered
 
 
 # --------------------------------------------------------------------------------------------------- specs
@@ -204,6 +206,7 @@ class Transport:
 
     kind = ""
     batch = 1
+    one_request = False  # True: send() posts the whole batch in one request (refused as a whole)
     resend_interval: float | None = None  # set: the Notifier calls refresh() that often
 
     def __init__(self, spec: Mapping[str, Any], board_url: str | None = None) -> None:
@@ -264,6 +267,7 @@ class WebhookTransport(_Http):
     """A JSON POST of the event (:meth:`Event.to_dict`, plus ``board_url`` and ``title``), one request each."""
 
     kind = "webhook"
+    batch = 32  # one request per event, but the queue is read and updated 32 at a time
 
     def track(self, event: dict[str, Any], firing: dict | None) -> tuple[dict | None, dict | None]:
         return event, None
@@ -271,9 +275,13 @@ class WebhookTransport(_Http):
     def send(self, payloads: list[dict[str, Any]]) -> None:
         from .events import Event
 
-        for p in payloads:
+        for i, p in enumerate(payloads):
             body = dict(p, title=Event.from_dict(p).title(), board_url=self.board_url)
-            self._post(self.spec["url"], body, self.spec.get("headers"))
+            try:
+                self._post(self.spec["url"], body, self.spec.get("headers"))
+            except DeliveryError as exc:
+                exc.delivered = i
+                raise
 
 
 class AlertmanagerTransport(_Http):
@@ -281,6 +289,7 @@ class AlertmanagerTransport(_Http):
 
     kind = "alertmanager"
     batch = 64
+    one_request = True
 
     def __init__(self, spec: Mapping[str, Any], board_url: str | None = None) -> None:
         super().__init__(spec, board_url)
@@ -378,6 +387,7 @@ class EmailTransport(Transport):
     """One plain-text mail per event through SMTP (smtplib; STARTTLS/SSL and login optional)."""
 
     kind = "email"
+    batch = 16  # one SMTP session for up to 16 mails
 
     def track(self, event: dict[str, Any], firing: dict | None) -> tuple[dict | None, dict | None]:
         return event, None
@@ -412,6 +422,7 @@ class EmailTransport(Transport):
         import ssl
 
         s = self.spec
+        sent = 0
         try:
             cls = smtplib.SMTP_SSL if s.get("ssl") else smtplib.SMTP
             with cls(s["host"], s["port"], timeout=self.timeout) as smtp:
@@ -422,18 +433,19 @@ class EmailTransport(Transport):
                                _env(s["password_env"], f"{self.name}: password_env"))
                 for p in payloads:
                     smtp.send_message(self.message(p))
+                    sent += 1
         except smtplib.SMTPAuthenticationError as exc:  # a wrong password is fixed without losing mail
-            raise DeliveryError(f"{self.name}: login refused (SMTP {exc.smtp_code})") from None
+            raise DeliveryError(f"{self.name}: login refused (SMTP {exc.smtp_code})", delivered=sent) from None
         except smtplib.SMTPResponseException as exc:
             permanent = 500 <= exc.smtp_code < 600 and exc.smtp_code not in (530, 534, 538)
             raise DeliveryError(f"{self.name}: SMTP {exc.smtp_code} {_decode(exc.smtp_error)}",
-                                permanent=permanent) from None
+                                permanent=permanent, delivered=sent) from None
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [c for c, _ in exc.recipients.values()]
             raise DeliveryError(f"{self.name}: recipients refused ({', '.join(map(str, codes))})",
-                                permanent=all(500 <= c < 600 for c in codes)) from None
+                                permanent=all(500 <= c < 600 for c in codes), delivered=sent) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"{self.name}: {_reason(exc)}") from None
+            raise DeliveryError(f"{self.name}: {_reason(exc)}", delivered=sent) from None
 
 
 def _decode(b: Any) -> str:

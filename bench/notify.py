@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Notifications through the on-disk queue to a local webhook receiver: events/s, latency, and what it costs
+the daemon's evaluation.
+
+1. **Burst**: 10,000 state changes submitted as fast as possible to a Notifier with one webhook target (a
+   receiver in its own process on 127.0.0.1, HTTP/1.1 keep-alive). Submit time per event (what evaluation
+   pays), delivery rate, and latency from state change (``Event.time``) to arrival at the receiver, p50/p99.
+   Baseline in the same run: the same events POSTed directly, synchronously, one by one (no queue).
+2. **Paced**: ``--paced-events`` (2,000) at a steady ``--rate`` (default 100/s): latency when the queue is not
+   backed up.
+3. **Evaluation** (``--checks N``, default 200; ``0`` skips): the daemon's ``Runner.run_check`` over N per-tag
+   checks (100 tags each, on SQLite, data that makes states change), with and without the lifecycle step the
+   daemon will run per label (store.on_result, downtimes, derive, decide, submit), alternating rounds (ABBA),
+   and the two parts timed separately inside the same loop (less exposed to other load on the machine);
+   goal: evaluation slows by < 5 %.
+
+    python bench/notify.py [--events 10000] [--rate 100] [--paced-events 2000] [--checks 200] [--rounds 6]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+from scald_monitor.lifecycle.events import PROBLEM, RECOVERY, Event, decide, derive  # noqa: E402
+from scald_monitor.lifecycle.notifier import Notifier  # noqa: E402
+from scald_monitor.timeutil import gps_now, gps_to_unix  # noqa: E402
+
+RECEIVER = r'''
+import json, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+got = []
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        now = time.time()
+        got.append((json.loads(body)["time"], now))
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def do_GET(self):
+        data = json.dumps(got).encode()
+        if self.path == "/reset":
+            got.clear()
+        self.send_response(200); self.send_header("Content-Length", str(len(data))); self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *a):
+        pass
+s = ThreadingHTTPServer(("127.0.0.1", 0), H)
+s.daemon_threads = True
+print(s.server_address[1], flush=True)
+s.serve_forever()
+'''
+
+
+def pct(values: list[float], p: float) -> float:
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float("nan")
+
+
+def events(n: int) -> list[Event]:
+    return [Event(PROBLEM if i % 2 == 0 else RECOVERY, f"check{i % 50}", f"job={i % 100:04d}", 2 if i % 2 == 0 else 0,
+                  0.0, f"summary {i}", "long text line\n" * 3) for i in range(n)]
+
+
+def dump(base: str, reset: bool = False) -> list:
+    import requests
+
+    return requests.get(f"{base}/{'reset' if reset else 'dump'}", timeout=30).json()
+
+
+def wait_for(base: str, n: int, timeout: float = 300) -> list:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = dump(base)
+        if len(got) >= n or time.monotonic() > deadline:
+            return got
+        time.sleep(0.2)
+
+
+def latencies(got: list) -> list[float]:
+    return [arrived - gps_to_unix(t) for t, arrived in got]
+
+
+def baseline(base: str, evs: list[Event]) -> float:
+    import requests
+
+    s = requests.Session()
+    start = time.perf_counter()
+    for e in evs:
+        e.time = gps_now()
+        r = s.post(base + "/hook", data=json.dumps(e.to_dict()), headers={"Content-Type": "application/json"})
+        r.raise_for_status()
+    took = time.perf_counter() - start
+    dump(base, reset=True)
+    return len(evs) / took
+
+
+def through_queue(base: str, evs: list[Event], tmp: str, rate: float | None) -> dict:
+    dump(base, reset=True)
+    n = Notifier([{"type": "webhook", "url": base + "/hook"}], os.path.join(tmp, f"q{rate}.sqlite"),
+                 max_items=len(evs) + 1)
+    submit = []
+    start = time.perf_counter()
+    try:
+        for i, e in enumerate(evs):
+            if rate:
+                due = start + i / rate
+                while time.perf_counter() < due:
+                    time.sleep(max(0.0, min(0.001, due - time.perf_counter())))
+            e.time = gps_now()
+            t0 = time.perf_counter()
+            n.submit(e)
+            submit.append(time.perf_counter() - t0)
+        left = n.drain(300)
+        took = time.perf_counter() - start
+    finally:
+        n.close()
+    got = wait_for(base, len(evs))
+    lat = latencies(got)
+    return {"delivered": len(got), "left": left, "rate": len(got) / took, "submit_mean": sum(submit) / len(submit),
+            "submit_p99": pct(submit, 99), "lat_p50": pct(lat, 50), "lat_p99": pct(lat, 99), "lat_max": max(lat)}
+
+
+# ------------------------------------------------------------------------------------------- evaluation part
+def evaluation_part(base: str, tmp: str, n_checks: int, rounds: int) -> None:
+    import numpy as np
+
+    sys.path.insert(0, HERE)
+    import checks as bc  # bench/checks.py: the same store and per-tag checks
+    from scald_monitor.config import load
+    from scald_monitor.daemon import Runner
+    from scald_monitor.lifecycle.store import LifecycleStore
+    from scald_monitor.lifecycle.windows import active_downtime, parse_downtimes
+
+    db = os.path.join(tmp, "eval.sqlite")
+    bc.build_store(db, 100 * 3600)  # an hour of 100 tags at 1 Hz, values uniform 0..10 (thresholds 8..10 flap)
+    cfg = load(bc._write(tmp, n_checks, db))
+    now = gps_to_unix(bc.END)
+    state_file = os.path.join(tmp, "state.json")
+    store = LifecycleStore(LifecycleStore.beside(state_file))
+    store.ack("c0", "job=0001", comment="bench", now=gps_now())
+    downtimes = parse_downtimes([{"name": "tue", "checks": ["c1*"], "weekly": {"day": "tue", "start": "16:00",
+                                                                                "end": "20:00"}}])
+    notifier = Notifier([{"type": "webhook", "url": base + "/hook"}], os.path.join(tmp, "eval-q.sqlite"),
+                        max_items=10 ** 6)
+    previous: dict = {}
+    submitted = [0]
+
+    def lifecycle(status) -> None:
+        """What the daemon will do after each run_check, for the check and each tag label."""
+        res = status.result
+        gps = gps_now()
+        labels = [("", int(res.state), status.flapping)] + [(t.label, int(t.state), False) for t in res.tags]
+        extra = store.downtimes()
+        for label, state, flapping in labels:
+            key = (res.check, label)
+            old, was_flapping = previous.get(key, (0, False))
+            previous[key] = (state, flapping)
+            if old != state:
+                store.on_result(res.check, label, old, state)
+            down = active_downtime(downtimes + extra, res.check, label, gps) is not None
+            for ev in derive(res.check, label, state, flapping, was_flapping, time=gps, summary=res.summary):
+                if decide(ev, down, store.acked(res.check, label, gps) is not None,
+                          notifier.last_sent(res.check, label)):
+                    notifier.submit(ev)
+                    submitted[0] += 1
+
+    # (a) end to end, ABBA rounds: two runners over the same store, one of them followed by the lifecycle step
+    runners = {"without": Runner(cfg), "with": Runner(cfg)}
+    times: dict[str, list[float]] = {"without": [], "with": []}
+    names = list(cfg.checks)
+    split_eval, split_life = [], []
+    for i in range(rounds):
+        for kind in (("without", "with") if i % 2 == 0 else ("with", "without")):
+            start = time.perf_counter()
+            ev_t = life_t = 0.0
+            for name in names:
+                t0 = time.perf_counter()
+                status = runners[kind].run_check(name, now + 60 * i)  # a minute later each round: states move
+                t1 = time.perf_counter()
+                if kind == "with":
+                    lifecycle(status)
+                    life_t += time.perf_counter() - t1
+                ev_t += t1 - t0
+            times[kind].append((time.perf_counter() - start) / len(names))
+            if kind == "with":
+                split_eval.append(ev_t / len(names))
+                split_life.append(life_t / len(names))
+    left = notifier.drain(60)
+    notifier.close()
+    base_t, with_t = float(np.median(times["without"])), float(np.median(times["with"]))
+    e, li = float(np.median(split_eval)), float(np.median(split_life))
+    print(f"evaluation, {n_checks} per-tag checks (100 tags, 101 labels each) x {rounds} rounds, median per check: "
+          f"without notifications {base_t * 1e3:.3f} ms, with {with_t * 1e3:.3f} ms = {with_t / base_t:.3f}x "
+          f"({(with_t / base_t - 1) * 100:+.1f} %; goal < +5 %); timed within the same loop: run_check "
+          f"{e * 1e3:.3f} ms + lifecycle step {li * 1e3:.3f} ms = {li / e * 100:+.1f} %; "
+          f"{submitted[0]} notifications submitted ({submitted[0] / (rounds * n_checks):.1f} per check run), "
+          f"{left} left undelivered", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10000)
+    parser.add_argument("--rate", type=float, default=100.0, help="events/s in the paced run")
+    parser.add_argument("--paced-events", type=int, default=2000)
+    parser.add_argument("--checks", type=int, default=200, help="per-tag checks in the evaluation part (0: skip)")
+    parser.add_argument("--rounds", type=int, default=6)
+    args = parser.parse_args()
+    proc = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{int(proc.stdout.readline())}"
+        with tempfile.TemporaryDirectory() as tmp:
+            evs = events(args.events)
+            direct = baseline(base, evs[:2000])
+            print(f"baseline: direct synchronous POSTs, no queue: {direct:,.0f} events/s "
+                  f"({1e3 / direct:.3f} ms each, paid by the caller)", flush=True)
+            for label, rate, count in (("burst", None, args.events),
+                                       (f"paced {args.rate:g}/s", args.rate, args.paced_events)):
+                r = through_queue(base, events(count), tmp, rate)
+                print(f"{label}: {r['delivered']:,} of {count:,} delivered ({r['left']} left), "
+                      f"{r['rate']:,.0f} events/s end to end; submit {r['submit_mean'] * 1e6:.0f} us mean, "
+                      f"{r['submit_p99'] * 1e6:.0f} us p99; state change -> delivery p50 "
+                      f"{r['lat_p50'] * 1e3:.1f} ms, p99 {r['lat_p99'] * 1e3:.1f} ms, max {r['lat_max'] * 1e3:.1f} ms",
+                      flush=True)
+            if args.checks:
+                evaluation_part(base, tmp, args.checks, args.rounds)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
