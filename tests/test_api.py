@@ -754,3 +754,51 @@ def test_a_measurement_name_with_a_line_break_is_unknown_not_an_outage(env, name
     assert r.status_code == 404 and "error" in r.get_json()
     ok = env.client.get(url("timeseries", "latency_history", T0 - 60, T0, "column=data"))
     assert ok.status_code == 200
+
+
+# =================================================================================================== compression
+
+
+@pytest.mark.parametrize("header, gzipped", [("gzip, deflate, br", True), ("br;q=1.0, gzip;q=0.5", True),
+                                             ("*", True), ("identity", False), ("gzip;q=0", False),
+                                             ("*, gzip;q=0", False), ("", False), ("x-gzip", True)])
+def test_accept_encoding(header, gzipped):
+    from scald_monitor.serve.compress import accepts_gzip
+
+    assert accepts_gzip(header) is gzipped
+
+
+def test_json_answers_are_gzipped_when_the_client_takes_it(sqlite_env, monkeypatch):
+    """A data answer of a few kB is gzipped for a client that accepts it, decodes to the very bytes an identity
+    answer carries, keeps its headers, and is compressed once while the answer cache holds it; small answers and
+    clients that do not accept gzip get identity; every JSON answer varies on Accept-Encoding."""
+    import gzip
+
+    from scald_monitor.serve import compress
+
+    calls = []
+    real = compress.gzip_body
+    monkeypatch.setattr(compress, "gzip_body", lambda body: calls.append(len(body)) or real(body))
+    target = url("timeseries", "latency_history", T0 - 600, T0, "column=data&aggregate=max&dt=1&tag=job&job=0001")
+    plain = sqlite_env.client.get(target)
+    assert plain.status_code == 200 and "Content-Encoding" not in plain.headers and len(plain.data) > 4096
+    assert plain.headers["Vary"] == "Accept-Encoding"
+    for _ in range(2):
+        zipped = sqlite_env.client.get(target, headers={"Accept-Encoding": "gzip, deflate"})
+        assert zipped.headers["Content-Encoding"] == "gzip" and zipped.headers["Vary"] == "Accept-Encoding"
+        assert int(zipped.headers["Content-Length"]) == len(zipped.data) < len(plain.data) / 2
+        assert gzip.decompress(zipped.data) == plain.data
+        for name in ("Content-Type", "Cache-Control", "X-Scald-Source", "X-Content-Type-Options"):
+            assert zipped.headers[name] == plain.headers[name], name
+    assert calls == [len(plain.data)]  # compressed once, then from the answer cache
+    refused = sqlite_env.client.get(target, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers and refused.data == plain.data
+    # a small answer is sent as it is; other JSON routes (here the OpenAPI document) are gzipped as well
+    small = sqlite_env.client.get(url("latest", "latency_history", T0 - 10, T0), headers={"Accept-Encoding": "gzip"})
+    assert small.status_code == 200 and "Content-Encoding" not in small.headers and len(small.data) < compress.MIN_SIZE
+    doc = sqlite_env.client.get("/api/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert doc.headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(doc.data))["openapi"].startswith("3.")
+    # errors stay JSON, gzipped or not
+    bad = sqlite_env.client.get(url("timeseries", "latency_history", T0, T0 - 1), headers={"Accept-Encoding": "gzip"})
+    assert bad.status_code == 400 and bad.headers["Vary"] == "Accept-Encoding"

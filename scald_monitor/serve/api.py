@@ -15,13 +15,14 @@ from flask import Blueprint, current_app, request
 
 from ..config import Config
 from ..io.schema import NAME_RE
-from . import checks, data, params
+from . import checks, compress, data, params
 from .cache import BlockCache, ResponseCache
 from .errors import DATA_CACHE, NO_CACHE, ApiError, json_response, raw_json_response
 from .openapi import openapi_document
 from .readers import Readers, resolve
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+bp.after_request(compress.compress_response)  # gzip, when the client takes it (:mod:`.compress`)
 
 
 class ServeState:
@@ -32,7 +33,7 @@ class ServeState:
         self.cfg = cfg
         self.readers = Readers(cfg)
         self.cache = ResponseCache()
-        self.blocks = BlockCache(cfg.backends, ttl=self.cache.ttl)
+        self.blocks = BlockCache(cfg.backends, max_bytes=cfg.serve["cache_bytes"], ttl=self.cache.ttl)
         self.evaluator = checks.Evaluator(cfg, blocks=self.blocks)
 
 
@@ -117,7 +118,7 @@ def _data_route(kind: str, measurement: str, start: str, end: str, build: Callab
         source, _, body = cached.partition(b"\n")  # cached as "source\nbody": the header never holds a newline
         response = raw_json_response(body, cache=DATA_CACHE)
         response.headers[SOURCE_HEADER] = source.decode("latin-1")
-        return response
+        return _gzipped(response, key, body)
     try:
         q = params.parse(request.args, start, end, st.cfg.backends)
         schema, spec, _stored = resolve(st.cfg, st.readers, q.backend, measurement)
@@ -130,9 +131,26 @@ def _data_route(kind: str, measurement: str, start: str, end: str, build: Callab
         header = sources.header()
         response.headers[SOURCE_HEADER] = header
         st.cache.put(key, header.encode("latin-1") + b"\n" + response.get_data())
-        return response
+        return _gzipped(response, key, response.get_data())
     finally:
         st.cache.done(key)
+
+
+#: What an answer's key gains for its gzipped bytes in the answer cache (a key never holds a NUL: names can't).
+_GZIP_KEY = "\n\x00gzip"
+
+
+def _gzipped(response, key: str, body: bytes):
+    """The data answer gzipped when the client takes it (:mod:`.compress`), from the answer cache when it was
+    compressed before: an answer many browsers share is compressed once, not once per request."""
+    if not compress.wanted(len(body)):
+        return response
+    st = state()
+    gz = st.cache.get(key + _GZIP_KEY)
+    if gz is None:
+        gz = compress.gzip_body(body)
+        st.cache.put(key + _GZIP_KEY, gz)
+    return compress.apply(response, gz)
 
 
 @bp.get("/timeseries/<measurement>/<start>/<end>")

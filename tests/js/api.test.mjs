@@ -47,3 +47,35 @@ test("getJSON: the body of a 200; an HTTP error names the status and the API's m
   globalThis.fetch = answer(502, undefined); // not JSON at all (a proxy's page)
   await assert.rejects(getJSON("/api/checks"), { message: "HTTP 502" });
 });
+
+test("getJSON: callers of one URL while it is on its way share one request; after it, a new one is made", async (t) => {
+  const real = globalThis.fetch;
+  t.after(() => (globalThis.fetch = real));
+  const seen = [];
+  let release;
+  const gate = new Promise((resolve) => (release = resolve));
+  globalThis.fetch = async (url) => {
+    seen.push(url);
+    await gate;
+    return { ok: true, status: 200, json: async () => ({ url }) };
+  };
+  const a = getJSON("/api/x"), b = getJSON("/api/x"), c = getJSON("/api/y");
+  release();
+  const [ra, rb, rc] = await Promise.all([a, b, c]);
+  assert.deepEqual(seen, ["/api/x", "/api/y"]);
+  assert.equal(ra, rb);
+  assert.deepEqual(rc, { url: "/api/y" });
+  await getJSON("/api/x"); // the first has finished: a poll asks again
+  assert.deepEqual(seen, ["/api/x", "/api/y", "/api/x"]);
+  // a failure is shared too, and not kept: the next call asks again
+  globalThis.fetch = async (url) => {
+    seen.push(url);
+    return { ok: false, status: 503, json: async () => ({ error: "down" }) };
+  };
+  const f1 = getJSON("/api/z"), f2 = getJSON("/api/z");
+  await assert.rejects(f1, { message: "HTTP 503: down" });
+  await assert.rejects(f2, { message: "HTTP 503: down" });
+  assert.equal(seen.filter((u) => u === "/api/z").length, 1);
+  globalThis.fetch = async (url) => ({ ok: true, status: 200, json: async () => [url] });
+  assert.deepEqual(await getJSON("/api/z"), ["/api/z"]);
+});

@@ -28,8 +28,25 @@ export function checkUrl(api, name, what = "") {
   return `${api}/checks/${enc}${what ? `/${what}` : ""}`;
 }
 
-/** GET a JSON document, never from a cache; an HTTP error is an Error naming the status and the API's message. */
-export async function getJSON(url) {
+/** The answers on their way, by URL: one request for panels that ask the same URL at the same time. */
+const inflight = new Map();
+
+/**
+ * GET a JSON document, never from a cache; an HTTP error is an Error naming the status and the API's message.
+ * Callers asking the same URL while it is on its way share its one request (and its answer, which they only read):
+ * two panels of one schema at one width (a TimeSeries and a BinnedTimeHistogram, say) ask the same URL on every
+ * poll, and one day of ten jobs is 270 kB each time.
+ */
+export function getJSON(url) {
+  let pending = inflight.get(url);
+  if (!pending) {
+    pending = fetchJSON(url).finally(() => inflight.delete(url));
+    inflight.set(url, pending);
+  }
+  return pending;
+}
+
+async function fetchJSON(url) {
   const r = await fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });
   let body = null;
   try {
