@@ -3,7 +3,8 @@
 A stand-in for ``influxd`` where one is not wanted: demos, dashboards under development, tests of anything that
 reads InfluxDB (ligo-scald's ``scald serve`` included). It is stateless: ``/write`` validates line protocol and
 discards it, ``CREATE``/``DROP`` statements succeed and change nothing, and every database holds the same generated
-data (:mod:`scald_monitor.mock.source`). Endpoints:
+data (:mod:`scald_monitor.mock.source`: timeseries in ``"<dt>s"``, triggers in ligo-scald's ``"<far>_hz"`` policies,
+snapshots as ``data``/``dims`` strings). Endpoints:
 
 * ``GET|HEAD /ping`` → 204 with ``X-Influxdb-Version`` (``?verbose=true``: 200 and a JSON body);
 * ``GET|POST /query`` with ``q``, ``db``, ``epoch``, ``pretty`` from the query string or a form body
