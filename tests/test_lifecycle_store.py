@@ -15,7 +15,7 @@ OK, WARNING, CRITICAL = 0, 1, 2
 
 @pytest.fixture
 def store(tmp_path):
-    return LifecycleStore(str(tmp_path / "state.lifecycle.json"))
+    return LifecycleStore(str(tmp_path / "state.lifecycle.json"), recheck=0)
 
 
 def test_beside_the_state_file(tmp_path):
@@ -84,7 +84,7 @@ def test_downtimes_add_list_remove_persist(tmp_path, store):
                             "comment": "maintenance"}, now=1000)
     assert (a.id, b.id) == ("1", "2")
     assert (a.start, a.end, a.created) == (1000, 1000 + 7200, 1000)
-    again = LifecycleStore(store.path)  # a restart, or another process
+    again = LifecycleStore(store.path, recheck=0)  # a restart, or another process
     assert [d.to_dict() for d in again.downtimes()] == [a.to_dict(), b.to_dict()]
     assert again.downtimes()[0].active(2000) and again.downtimes()[0].matches("c", "job=1")
     assert again.remove_downtime("1") and not again.remove_downtime("1")
@@ -136,3 +136,17 @@ def test_concurrent_writer_processes_lose_nothing(tmp_path):
     s = LifecycleStore(path)
     assert sorted(int(d.id) for d in s.downtimes()) == list(range(1, 61))
     assert len(s.acks()) == 60
+
+
+def test_readers_look_at_the_file_at_most_every_recheck_seconds(tmp_path):
+    import time
+
+    reader = LifecycleStore(str(tmp_path / "l.json"), recheck=0.3)
+    writer = LifecycleStore(reader.path, recheck=0)
+    assert reader.acked("c", gps=1) is None
+    writer.ack("c", comment="x", now=0)
+    assert reader.acked("c", gps=1) is None  # not looked yet
+    time.sleep(0.35)
+    assert reader.acked("c", gps=1) is not None
+    reader.unack("c")  # its own write: seen at once
+    assert reader.acked("c", gps=1) is None

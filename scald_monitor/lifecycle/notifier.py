@@ -71,7 +71,7 @@ class Notifier:
         if gone:
             log.warning("notification queue %s: %d queued notification(s) for targets no longer configured "
                         "were dropped", self.queue.path, gone)
-        self._sent = {k: Sent(**v) for k, v in self.queue.kv_all("sent").items()}
+        self._sent = {tuple(json.loads(k)): Sent(**v) for k, v in self.queue.kv_all("sent").items()}
         self._firing = {t.name: self.queue.kv_all("firing:" + t.name) for t in transports}
         self._lock = threading.Lock()  # submit vs the delivery thread's view of the caches
         self._cond = threading.Condition()
@@ -120,7 +120,7 @@ class Notifier:
             if ev["kind"] in (PROBLEM, RECOVERY):
                 sent = Sent(ev["kind"], ev["state"], ev["time"])
                 kv.append(("sent", key, {"kind": sent.kind, "state": sent.state, "time": sent.time}))
-                self._sent[key] = sent
+                self._sent[(ev["check"], ev["label"])] = sent
             self._buffer.append((items, kv))
         with self._wcond:
             self._wcond.notify()
@@ -153,7 +153,7 @@ class Notifier:
 
     def last_sent(self, check: str, label: str = "") -> Sent | None:
         """What was last submitted (problem or recovery) for this label, across restarts."""
-        return self._sent.get(json.dumps([check, label]))
+        return self._sent.get((check, label))
 
     # ------------------------------------------------------------------------------------------- delivery
     def start(self) -> None:

@@ -4,7 +4,8 @@ Three kinds of process share it: the daemon (reads it before every notification 
 states change), ``scald-monitor ack`` / ``downtime add|remove`` and ``scald serve``'s write API. So every write is
 read-modify-write under an exclusive ``flock`` on ``<file>.lock`` and lands with :func:`~scald_monitor.atomic.
 write_atomic` (readers never see half a file, a crash never leaves one); readers take no lock and re-read the file
-only when its identity (inode, size, mtime) changed, so asking "is this acknowledged?" costs one ``stat``.
+only when its identity (inode, size, mtime) changed, and look at it at most every ``recheck`` seconds (0.5), so
+asking "is this acknowledged?" for every label costs next to nothing.
 
 Acknowledgements follow Nagios: one per check and tag label (``""`` = the check as a whole, which also covers every
 tag of the check). A **sticky** acknowledgement lasts until the label is OK again; a non-sticky one until the next
@@ -72,8 +73,14 @@ class Ack:
 class LifecycleStore:
     """The ad hoc downtimes and acknowledgements file (see the module docstring); thread- and process-safe."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, recheck: float = 0.5) -> None:
+        """``recheck``: readers look at the file (one ``stat``) at most this often, in seconds, so the daemon
+        asking for each of thousands of labels pays for one look, and sees another process's write within
+        ``recheck`` s; this instance's own writes are seen at once. 0: look on every call."""
         self.path = os.path.abspath(path)
+        self.recheck = float(recheck)
+        self._checked = -1e300
+        self._by_check: dict[str, list[dict]] = {}
         self._lock = threading.Lock()
         self._ident: tuple | None = None
         self._data: dict[str, Any] = _empty()
@@ -181,10 +188,13 @@ class LifecycleStore:
         """The acknowledgement in force for ``check``/``label`` at ``gps`` (default now): the label's own, else
         the check-wide one; ``None`` if neither (or both expired)."""
         self._refresh()
+        mine = self._by_check.get(check)
+        if not mine:
+            return None
         gps = gps_now() if gps is None else gps
         found = None
-        for a in self._data["acks"]:
-            if a["check"] == check and a["label"] in (label, ""):
+        for a in mine:
+            if a["label"] in (label, ""):
                 ack = Ack.from_dict(a)
                 if not ack.expired(gps) and (found is None or ack.label):
                     found = ack
@@ -193,9 +203,9 @@ class LifecycleStore:
     def on_result(self, check: str, label: str, old_state: int, new_state: int) -> list[Ack]:
         """Tell the store a label's (hard) state went from ``old_state`` to ``new_state``; clears what Nagios
         clears: a sticky acknowledgement on OK, a non-sticky one on any change. Returns the cleared ones.
-        Costs one ``stat`` when nothing is acknowledged for ``check``, so call it for every result."""
+        Costs next to nothing when nothing is acknowledged for ``check``, so call it for every result."""
         self._refresh()
-        if not any(a["check"] == check and a["label"] == label for a in self._data["acks"]):
+        if not any(a["label"] == label for a in self._by_check.get(check, ())):
             return []
 
         def ends(a: dict) -> bool:
@@ -243,11 +253,17 @@ class LifecycleStore:
     def _refresh(self) -> None:
         """Re-read the file if it changed since the last read. A broken file is logged once and the last good
         contents are kept, so a bad hand edit cannot make the daemon forget every acknowledgement at once."""
+        import time
+
+        now = time.monotonic()
+        if self.recheck > 0 and now - self._checked < self.recheck:
+            return
+        self._checked = now
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
             with self._lock:
-                self._ident, self._data, self._downtimes = None, _empty(), []
+                self._ident, self._data, self._downtimes, self._by_check = None, _empty(), [], {}
             return
         ident = (st.st_ino, st.st_size, st.st_mtime_ns)
         if ident == self._ident or ident == self._bad_ident:
@@ -259,7 +275,14 @@ class LifecycleStore:
                 self._bad_ident = ident
                 log.error("%s", exc)
                 return
-            self._ident, self._data, self._downtimes = ident, data, _downtimes(data, self.path)
+            self._set(ident, data)
+
+    def _set(self, ident: tuple, data: dict[str, Any]) -> None:
+        by_check: dict[str, list[dict]] = {}
+        for a in data["acks"]:
+            by_check.setdefault(a["check"], []).append(a)
+        self._ident, self._data, self._by_check = ident, data, by_check
+        self._downtimes = _downtimes(data, self.path)
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -296,8 +319,7 @@ class LifecycleStore:
                 blob = json.dumps(data, indent=1, sort_keys=True).encode() + b"\n"
                 write_atomic(self.path, blob)
                 st = os.stat(self.path)
-                self._ident, self._data = (st.st_ino, st.st_size, st.st_mtime_ns), data
-                self._downtimes = _downtimes(data, self.path)
+                self._set((st.st_ino, st.st_size, st.st_mtime_ns), data)
                 return result
             finally:
                 fcntl.flock(lockf, fcntl.LOCK_UN)
