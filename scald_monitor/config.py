@@ -134,16 +134,17 @@ class Check(FrozenRecord):
 class Config(Record):
     """A validated configuration; every section is normalized (defaults filled, paths absolute)."""
 
-    _fields = ("path", "raw", "backends", "schemas", "checks", "outputs", "dashboard", "mock")
+    _fields = ("path", "raw", "backends", "schemas", "checks", "outputs", "serve", "dashboard", "mock")
 
     def __init__(self, path: str, raw: dict, backends: dict[str, dict], schemas: dict[str, SchemaSpec],
-                 checks: dict[str, Check], outputs: dict, dashboard: dict, mock: dict) -> None:
+                 checks: dict[str, Check], outputs: dict, serve: dict, dashboard: dict, mock: dict) -> None:
         self.path = path
         self.raw = raw
         self.backends = backends
         self.schemas = schemas
         self.checks = checks
         self.outputs = outputs
+        self.serve = serve
         self.dashboard = dashboard
         self.mock = mock
 
@@ -345,7 +346,7 @@ class _Build(FileCheck):
         else:
             backends = {str(name): entry for name, entry in _section(data, "backends").items()}
         return Config(path=self.file, raw=raw, backends=backends, schemas=schemas, checks=checks, outputs=outputs,
-                      dashboard={name: raw.get(name) or {} for name in DASHBOARD_SECTIONS},
+                      serve=dict(_section(data, "serve")), dashboard={name: raw.get(name) or {} for name in DASHBOARD_SECTIONS},
                       mock={k: v for k, v in _section(data, "mock").items() if v is not None})
 
     def member(self, path: tuple, value: Any, allowed: tuple[str, ...], what: str) -> str | None:

@@ -456,3 +456,30 @@ def test_cache_settle_is_a_checked_backend_setting(tmp_path):
     (tmp_path / "c.yml").write_text(CONFIG.replace("BACKEND", "{backend: influxdb, db: x, cache_settle: -5}"))
     with pytest.raises(ConfigError, match="cache_settle"):
         load(str(tmp_path / "c.yml"))
+
+
+def test_cache_bytes_is_a_checked_serve_setting_that_bounds_the_app(tmp_path):
+    from scald_monitor.config import ConfigError
+    from scald_monitor.serve.cache import DEFAULT_MAX_BYTES
+
+    agg = Aggregator(path=tmp_path / "store.sqlite")
+    agg.register_schema("lat", ["data"], "data", ["job"], "job", "max")
+    t = SQLITE_BASE + np.arange(0.0, 5000.0, 1.0)
+    agg.store_columns("lat", {("0001",): {"time": t, "fields": {"data": np.sin(t)}}})
+    agg.close()
+    base = CONFIG.replace("BACKEND", "{backend: sqlite, path: store.sqlite}")
+    held = {}
+    for name, serve in (("default", ""), ("small", "serve: {cache_bytes: 20000}\n"), ("off", "serve: {cache_bytes: 0}\n")):
+        (tmp_path / f"{name}.yml").write_text(base + serve)
+        client = create_app(load(str(tmp_path / f"{name}.yml"))).test_client()
+        for k in range(0, 4000, 500):
+            path = f"/api/timeseries/lat/{SQLITE_BASE + k}/{SQLITE_BASE + k + 900}?tag=job&job=0001&dt=1"
+            assert client.get(path).status_code == 200
+        blocks = client.get("/api/stats").get_json()["blocks"]
+        held[name] = (blocks["max_bytes"], blocks["bytes"])
+    assert held["default"][0] == DEFAULT_MAX_BYTES and held["default"][1] > 20000
+    assert held["small"][0] == 20000 and 0 < held["small"][1] <= 20000
+    assert held["off"] == (0, 0)
+    (tmp_path / "bad.yml").write_text(base + "serve: {cache_bytes: lots}\n")
+    with pytest.raises(ConfigError, match=r"bad.yml:\d+: serve.cache_bytes: expected an integer >= 0"):
+        load(str(tmp_path / "bad.yml"))

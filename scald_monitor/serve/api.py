@@ -33,7 +33,7 @@ class ServeState:
         self.cfg = cfg
         self.readers = Readers(cfg)
         self.cache = ResponseCache()
-        self.blocks = BlockCache(cfg.backends, ttl=self.cache.ttl)
+        self.blocks = BlockCache(cfg.backends, max_bytes=cfg.serve["cache_bytes"], ttl=self.cache.ttl)
         self.evaluator = checks.Evaluator(cfg, blocks=self.blocks)
 
 
