@@ -310,6 +310,9 @@ def mock_cmd(config_path: str | None, hostname: str, port: int, seed: int | None
     Every measurement of the config's schemas answers (without a config: any measurement, one field `data`, tag
     `job` = 0000..0009), with deterministic data: the same query always gets the same points. Retention policy
     "<dt>s" holds min/median/max per dt-second bucket (tag `aggregate`), the default one the raw samples.
+    Trigger schemas (far_key, or drawn by an IFAR plot) answer in ligo-scald's layout: the lowest-FAR trigger of
+    each second in the nested policies "0.01_hz" ... "1e-07_hz"; schemas drawn as a Snapshot hold a PSD-like
+    snapshot (string fields data/dims) every 60 s in the default policy.
 
     The mock is STATELESS: /write validates line protocol (400 for a bad line) and discards the points, CREATE/DROP
     succeed and change nothing, and every database holds the same data. SIGTERM or Ctrl-C stops it.
