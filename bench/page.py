@@ -8,7 +8,8 @@ on 127.0.0.1. Each repetition starts Chromium with a new, empty profile (cold br
 navigation start: the time until every panel is drawn (its figure ``ready`` and the next frame painted; then each
 panel's canvas is checked for ink), the bytes transferred (all resources and the API alone, from the Resource
 Timing entries), the number of requests, the API's time to first byte (loopback: the server's time), and the
-renderer's script/layout time (DevTools ``Performance.getMetrics``). The first load is against a fresh server
+renderer's script/layout time (DevTools ``Performance.getMetrics``) and the CPU time of every browser process and of
+the server (from /proc: unlike wall times, not stretched by other work on the machine). The first load is against a fresh server
 (empty block and answer caches); the rest against the same, warm server.
 
 Beside them, measured in the same run: the raw size of the same data (every point of every panel's series, as
@@ -263,18 +264,22 @@ def start_chromium(profile: str):
 # ---- one page load ---------------------------------------------------------------------------------------------
 
 
-def load_page(url: str, tmp: str, rep: int, timeout: float = 30) -> dict:
-    """Load the page in a new Chromium (empty profile); wait for every panel drawn; the figures of that load."""
+def load_page(url: str, tmp: str, rep: int, server_pid: int, timeout: float = 30) -> dict:
+    """Load the page in a new Chromium (empty profile); wait for every panel drawn; the figures of that load, with
+    the CPU time the server and the browser's processes spent on it (robust to other work on the machine)."""
     profile = tempfile.mkdtemp(prefix=f"profile{rep}-", dir=tmp)
     driver = start_chromium(profile)
+    browser = descendants(driver.service.process.pid)
     try:
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
         driver.execute_cdp_cmd("Performance.enable", {"timeDomain": "threadTicks"})
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": OBSERVER_JS})
         driver.get("about:blank")
+        time.sleep(1.0)  # a new profile's own start-up work (its WebUI renderer) settles, not competing with the page
         driver.get_log("performance")  # drained: the new profile's own start page (chrome://...) is not the page's
         base_metrics = metrics(driver)
+        cpu = cpu_seconds([server_pid]), cpu_seconds(browser)
         driver.get(url + "/")
         deadline = time.monotonic() + timeout
         while True:
@@ -287,9 +292,13 @@ def load_page(url: str, tmp: str, rep: int, timeout: float = 30) -> dict:
                 raise SystemExit(f"not every panel drew within {timeout} s: {state}")
             time.sleep(0.02)
         page_metrics = metrics(driver)
+        browser = sorted(set(browser) | set(descendants(driver.service.process.pid)))
+        # processes started during the load counted whole (their CPU before it is nil): a renderer for the page
+        cpu = cpu_seconds([server_pid]) - cpu[0], cpu_seconds(browser) - cpu[1]
         out = driver.execute_script(ENTRIES_JS)
         out["ink"] = {f["id"]: driver.execute_script(PANEL_INK_JS, f["id"]) for f in out["figures"]}
         out["metrics"] = {k: page_metrics.get(k, 0) - base_metrics.get(k, 0) for k in page_metrics}
+        out["server_cpu"], out["browser_cpu"] = cpu
         out["log"] = network_log(driver)
         out["console"] = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"] \
             if "browser" in driver.log_types else []
@@ -297,6 +306,39 @@ def load_page(url: str, tmp: str, rep: int, timeout: float = 30) -> dict:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU time of these processes so far (Linux /proc; 0 where a process is gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid``'s child processes, grandchildren and so on (Chromium's browser, renderer, GPU... under chromedriver)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            out.append(child)
+            queue.append(child)
+    return out
 
 
 def metrics(driver) -> dict:
@@ -339,6 +381,7 @@ def summarize(load: dict, url: str) -> dict:
         "ttfb_max": max(ttfb) / 1e3, "ttfb_sum": sum(ttfb) / 1e3,
         "script": m.get("ScriptDuration", 0), "layout": m.get("LayoutDuration", 0) + m.get("RecalcStyleDuration", 0),
         "task": m.get("TaskDuration", 0), "encodings": encodings,
+        "server_cpu": load["server_cpu"], "browser_cpu": load["browser_cpu"],
         "urls": [e["name"] for e in entries], "entries": entries, "per_panel": bench["drawn"],
     }
 
@@ -396,6 +439,8 @@ def report(name: str, loads: list[dict]) -> None:
     row("renderer CPU: script", "script", sec)
     row("renderer CPU: style + layout", "layout", sec)
     row("renderer CPU: all tasks", "task", sec)
+    row("browser CPU, every process", "browser_cpu", sec)
+    row("server CPU (scald serve)", "server_cpu", sec)
     row("requests (all)", "requests", count)
     row("requests (API)", "api_requests", count)
     row("bytes transferred (all)", "bytes", size)
@@ -457,8 +502,8 @@ def main() -> None:
                 servers[name] = start_server(cfg, root)
             loads: dict[str, list] = {name: [] for name in servers}
             for rep in range(args.reps + 1):  # the first load of each: a fresh server (empty caches)
-                for name, (_proc, url) in servers.items():
-                    loads[name].append(summarize(load_page(url, tmp_name, rep), url))
+                for name, (proc, url) in servers.items():
+                    loads[name].append(summarize(load_page(url, tmp_name, rep, proc.pid), url))
             _proc, url = servers["this checkout"]
             urls = loads["this checkout"][-1]["urls"]
             base = fetch_baseline(urls)
