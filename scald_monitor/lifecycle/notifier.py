@@ -318,6 +318,7 @@ class Notifier:
         """Counters for /api/stats and /metrics."""
         return {
             "queued": self.queue.count(),
+            "buffered": len(self._buffer),  # submitted, not yet written (milliseconds)
             "dropped": self.queue.dropped_total,
             "undeliverable": self.undeliverable,
             "targets": {t.transport.name: {"type": t.transport.kind, "queued": self.queue.count(t.transport.name),
