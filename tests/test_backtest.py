@@ -27,7 +27,7 @@ from scald_monitor.io import connect
 from scald_monitor.io.sqlite import Aggregator, Consumer
 from scald_monitor.rules.evaluate import Limits
 from scald_monitor.rules.ranges import parse_range
-from scald_monitor.timeutil import gps_to_unix
+from scald_monitor.timeutil import gps_to_unix, unix_to_gps
 
 T0 = 1_400_000_000.0
 SPAN = 1800.0
@@ -204,7 +204,7 @@ def test_quickstart_hour_replayed_shows_the_heartbeat_transitions_the_daemon_pro
         feed(cfg, agg, start - 600, start + 0.5)
         runner = Runner(cfg)
         for now in bt.step_times(start, end, check.interval).tolist():
-            gps = float(np.round(now - gps_to_unix(0.0)))  # GPS of this step (no leap second inside the hour)
+            gps = float(unix_to_gps(now))  # this step's GPS time
             feed(cfg, agg, gps - check.interval + 0.5, gps + 0.5)  # points up to this step's time are written
             agg.flush()
             status = runner.run_check(name, now)
@@ -214,7 +214,7 @@ def test_quickstart_hour_replayed_shows_the_heartbeat_transitions_the_daemon_pro
     doc = bt.run_backtest(cfg, name, start, end)
     replayed = [(t["tag"], t["from"], t["to"], t["state_type"], t["time"]) for t in doc["transitions"]]
     names = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
-    expected = [(tag, names[a], names[b], kind, float(bt.unix_to_gps(t))) for tag, a, b, kind, t in live]
+    expected = [(tag, names[a], names[b], kind, float(unix_to_gps(t))) for tag, a, b, kind, t in live]
     assert replayed == expected
     job3 = [t for t in doc["transitions"] if t["tag"] == "job=0003"]
     assert [(t["from"], t["to"]) for t in job3[:3]] in ([("OK", "WARNING"), ("WARNING", "CRITICAL"),

@@ -514,10 +514,11 @@ class StateStore:
 
     def steady(self, check: str) -> dict[str | None, int] | None:
         """``{label: state}`` (key None: the check as a whole) when every label of ``check`` is at rest: HARD,
-        nothing pending, not flapping, its whole flap history that one state. Applying a Result whose raw states
-        are exactly these then changes nothing but the time of the last check (and the history's length), which
-        is why a replay over the past may skip that evaluation (:mod:`scald_monitor.backtest`). None otherwise,
-        and for an unknown check."""
+        nothing pending, not flapping. Applying a Result whose raw states are exactly these then changes no
+        reported state: hysteresis passes a raw state equal to the reported one, the hold and soft/hard machines
+        stay put, and a repeated state adds no transition to the flap history, so flapping cannot start. Only the
+        flap history grows, which :meth:`rest` does in one call. That is why a replay over the past may skip such
+        evaluations (:mod:`scald_monitor.backtest`). None otherwise, and for an unknown check."""
         with self._lock:
             state = self._checks.get(check)
             if state is None:
@@ -529,6 +530,21 @@ class StateStore:
                 out[label] = entry.state
             return out
 
+    def rest(self, check: str, results: int, with_tags: int, now: float, policy: Policy) -> None:
+        """What applying ``results`` Results that repeat the states :meth:`steady` gives does: each label's flap
+        history takes the repeated state (the check level ``results`` times, the tags ``with_tags`` times: a Result
+        without tags leaves them untouched), through :func:`record` as :meth:`apply` would."""
+        with self._lock:
+            state = self._checks.get(check)
+            if state is None:
+                return
+            for label, entry, times in [(check, state.check, results),
+                                        *((f"{check}[{lb}]", e, with_tags) for lb, e in state.tags.items())]:
+                for _ in range(min(times, HISTORY_LENGTH)):
+                    record(entry, entry.state, policy, label)
+                if times:
+                    entry.last_check = now
+
     def checks(self) -> list[str]:
         """Names of the checks that have state."""
         with self._lock:
@@ -537,8 +553,7 @@ class StateStore:
 
 def _at_rest(label: LabelState) -> bool:
     """See :meth:`StateStore.steady`."""
-    return (label.state_type == HARD and label.pending_state is None and not label.flapping
-            and bool(label.history) and all(s == label.state for s in label.history))
+    return label.state_type == HARD and label.pending_state is None and not label.flapping
 
 
 def _timestamp(result: Result) -> float:
