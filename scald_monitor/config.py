@@ -109,20 +109,20 @@ class Check(FrozenRecord):
 
     _fields = ("name", "source", "type", "schema", "backend", "column", "aggregate", "lookback", "warning",
                "critical", "warning_reset", "critical_reset", "per_tag", "tags", "tag_filter", "units", "interval",
-               "max_attempts", "hold", "timeout", "expiry", "description", "stale_state", "forget_after")
+               "max_attempts", "hold", "timeout", "expiry", "description", "stale_state", "forget_after", "renotify")
 
     def __init__(self, *, name: str, source: str, type: str, schema: str, backend: str, column: str | None,
                  aggregate: str | None, lookback: float, warning: Any, critical: Any, warning_reset: str | None,
                  critical_reset: str | None, per_tag: bool, tags: tuple[str, ...] | None,
                  tag_filter: tuple[tuple[str, str], ...] | None, units: str, interval: float, max_attempts: int,
                  hold: float, timeout: float, expiry: float, description: str, stale_state: int,
-                 forget_after: float | None) -> None:
+                 forget_after: float | None, renotify: float = 0.0) -> None:
         self._init(name=name, source=source, type=type, schema=schema, backend=backend, column=column,
                    aggregate=aggregate, lookback=lookback, warning=warning, critical=critical,
                    warning_reset=warning_reset, critical_reset=critical_reset, per_tag=per_tag, tags=tags,
                    tag_filter=tag_filter, units=units, interval=interval, max_attempts=max_attempts, hold=hold,
                    timeout=timeout, expiry=expiry, description=description, stale_state=stale_state,
-                   forget_after=forget_after)
+                   forget_after=forget_after, renotify=renotify)
 
     def settings(self) -> dict:
         """The check by its configuration keys (``for``, not ``hold``): what ``/api/checks/<name>`` shows."""
@@ -134,10 +134,12 @@ class Check(FrozenRecord):
 class Config(Record):
     """A validated configuration; every section is normalized (defaults filled, paths absolute)."""
 
-    _fields = ("path", "raw", "backends", "schemas", "checks", "outputs", "serve", "dashboard", "mock")
+    _fields = ("path", "raw", "backends", "schemas", "checks", "outputs", "serve", "dashboard", "mock", "downtimes",
+               "notifications")
 
     def __init__(self, path: str, raw: dict, backends: dict[str, dict], schemas: dict[str, SchemaSpec],
-                 checks: dict[str, Check], outputs: dict, serve: dict, dashboard: dict, mock: dict) -> None:
+                 checks: dict[str, Check], outputs: dict, serve: dict, dashboard: dict, mock: dict,
+                 downtimes: list | None = None, notifications: list[dict] | None = None) -> None:
         self.path = path
         self.raw = raw
         self.backends = backends
@@ -147,6 +149,8 @@ class Config(Record):
         self.serve = serve
         self.dashboard = dashboard
         self.mock = mock
+        self.downtimes = downtimes or []  # lifecycle.windows.Downtime, from the config (ad hoc ones: its store)
+        self.notifications = notifications or []  # lifecycle.transports specs, defaults applied
 
     def backend(self, name: str = "default") -> dict:
         """The settings of backend ``name``; a missing one is a configuration error, not a ``KeyError``."""
@@ -340,6 +344,13 @@ class _Build(FileCheck):
             self.report(("outputs", "state_file"), "must not be inside status_dir, which holds only one <check>.json "
                         "per check")
         self.dashboard(raw)
+        downtimes, notifications = [], []
+        if data.get("downtimes") or data.get("notifications"):
+            from .lifecycle.configure import check_sections
+
+            downtimes, notifications, problems = check_sections(data)
+            for where, message in problems:
+                self.report(where, message)
         self.raise_problems()
         if raw.get("backends") is None:  # no section at all: the zero-set-up SQLite file next to the config
             backends = {"default": {"backend": "sqlite", "path": os.path.join(self.base_dir, "scald.sqlite")}}
@@ -347,7 +358,8 @@ class _Build(FileCheck):
             backends = {str(name): entry for name, entry in _section(data, "backends").items()}
         return Config(path=self.file, raw=raw, backends=backends, schemas=schemas, checks=checks, outputs=outputs,
                       serve=dict(_section(data, "serve")), dashboard={name: raw.get(name) or {} for name in DASHBOARD_SECTIONS},
-                      mock={k: v for k, v in _section(data, "mock").items() if v is not None})
+                      mock={k: v for k, v in _section(data, "mock").items() if v is not None},
+                      downtimes=downtimes, notifications=notifications)
 
     def member(self, path: tuple, value: Any, allowed: tuple[str, ...], what: str) -> str | None:
         if isinstance(value, str) and value in allowed:
@@ -492,7 +504,7 @@ class _Build(FileCheck):
             timeout=entry.get("timeout") or min(interval, MAX_DEFAULT_TIMEOUT),
             expiry=entry.get("expiry") or 3 * interval, description=entry["description"],
             stale_state=(STATE_NAMES["CRITICAL"] if kind == "heartbeat" else STATE_NAMES["UNKNOWN"])
-            if stale is None else stale, forget_after=entry.get("forget_after"))
+            if stale is None else stale, forget_after=entry.get("forget_after"), renotify=entry.get("renotify") or 0.0)
 
     def nagios(self, section: dict, schemas: dict[str, SchemaSpec], checks: dict[str, Check]) -> None:
         """Translate ligo-scald alerts into checks (heartbeat: no point within lookback; threshold: max above)."""
