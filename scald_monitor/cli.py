@@ -11,6 +11,8 @@ import click
 from . import __version__
 
 CONFIG_HELP = "YAML configuration file (default: $SCALDRC_PATH)."
+#: How long ``run --once`` waits for queued notifications to go out before it exits (the rest stay queued).
+NOTIFY_DRAIN_SECONDS = 30.0
 
 
 def config_option(required: bool = True):
@@ -188,7 +190,7 @@ def run_cmd(config_path: str, once: bool, duration: float | None, metrics_port: 
     try:
         runner = Runner(cfg)
         statuses = runner.run_all()
-        runner.close()
+        runner.close(drain=NOTIFY_DRAIN_SECONDS)
     except Exception as exc:  # noqa: BLE001 - the run itself failed (e.g. outputs not writable)
         click.echo(f"scald-monitor run: {exc}", err=True)
         sys.exit(1)
@@ -247,6 +249,155 @@ def backtest_cmd(config_path: str, name: str, start: str | None, end: str | None
     from .backtest import command
 
     sys.exit(command(cfg, name, start, end, last, sets, compares, fmt, plot))
+
+
+def _lifecycle_store(cfg):
+    """The ack/downtime file beside the state file the daemon uses (exit 2 when the config has none)."""
+    from .lifecycle.store import LifecycleStore
+
+    state_file = cfg.outputs.get("state_file")
+    if not state_file:
+        click.echo(f"{cfg.path}: outputs.state_file is not set: acknowledgements and downtimes are kept beside it",
+                   err=True)
+        sys.exit(2)
+    return LifecycleStore(LifecycleStore.beside(state_file))
+
+
+def _tag_label(tags: tuple[str, ...]) -> str:
+    """--tag k=v (repeatable) as the rules' label ("job=0003,ifo=H1"); exit 2 for a malformed one."""
+    for tag in tags:
+        if "=" not in tag or not tag.split("=", 1)[0]:
+            raise click.BadParameter(f"{tag!r}: expected NAME=VALUE", param_hint="--tag")
+    return ",".join(tags)
+
+
+def _known_check(cfg, name: str) -> None:
+    if name not in cfg.checks:
+        known = ", ".join(sorted(cfg.checks)) or "none"
+        click.echo(f"no check named {name!r} in {cfg.path} (known: {known})", err=True)
+        sys.exit(2)
+
+
+def _author(author: str | None) -> str:
+    import getpass
+
+    try:
+        return author or getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return author or ""
+
+
+@monitor.command("ack")
+@config_option()
+@click.argument("check")
+@click.option("--tag", "tags", multiple=True, metavar="NAME=VALUE", help="Acknowledge one tag value (repeatable "
+              "for a several-tag label); without, the check as a whole (its tags included).")
+@click.option("--comment", required=True, help="Why, for whoever looks next.")
+@click.option("--author", default=None, help="Who (default: the login name).")
+@click.option("--expire", default=None, metavar="T", help="Ends at T (GPS seconds or ISO UTC) if not earlier.")
+@click.option("--sticky", is_flag=True, help="Until the check is OK again (default: until its next state change).")
+def ack_cmd(config_path: str, check: str, tags: tuple[str, ...], comment: str, author: str | None,
+            expire: str | None, sticky: bool) -> None:
+    """Acknowledge CHECK's problem: no repeat notifications, shown on the board, the API and the status file.
+
+    As in Nagios: a sticky acknowledgement lasts until the check is OK, another one until its next state change.
+    """
+    from .lifecycle.windows import parse_time
+
+    cfg = load_config_or_exit(config_path)
+    _known_check(cfg, check)
+    try:
+        until = parse_time(expire, "--expire") if expire is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).split(": ", 1)[-1], param_hint="--expire") from None
+    ack = _lifecycle_store(cfg).ack(check, _tag_label(tags), comment=comment, author=_author(author),
+                                    sticky=sticky, expire=until)
+    click.echo(f"acknowledged {check}{f'[{ack.label}]' if ack.label else ''}"
+               f"{' (sticky)' if ack.sticky else ''}: {ack.comment}")
+
+
+@monitor.command("unack")
+@config_option()
+@click.argument("check")
+@click.option("--tag", "tags", multiple=True, metavar="NAME=VALUE", help="The tag value acknowledged.")
+def unack_cmd(config_path: str, check: str, tags: tuple[str, ...]) -> None:
+    """Remove CHECK's acknowledgement (exit 1 when there was none)."""
+    cfg = load_config_or_exit(config_path)
+    if not _lifecycle_store(cfg).unack(check, _tag_label(tags)):
+        click.echo(f"{check}: nothing acknowledged", err=True)
+        sys.exit(1)
+    click.echo(f"{check}: acknowledgement removed")
+
+
+@monitor.group("downtime")
+def downtime_group() -> None:
+    """Ad hoc downtimes (kept beside the state file; the config's downtimes: are listed too)."""
+
+
+@downtime_group.command("add")
+@config_option()
+@click.argument("check")
+@click.option("--tag", "tags", multiple=True, metavar="NAME=VALUE", help="Only this tag value (repeatable).")
+@click.option("--start", default=None, metavar="T", help="GPS seconds or ISO UTC (default: now).")
+@click.option("--end", default=None, metavar="T", help="GPS seconds or ISO UTC.")
+@click.option("--duration", default=None, metavar="DURATION", help="Instead of --end: 90m, 2h, 1d.")
+@click.option("--comment", required=True, help="Why.")
+@click.option("--author", default=None, help="Who (default: the login name).")
+def downtime_add_cmd(config_path: str, check: str, tags: tuple[str, ...], start: str | None, end: str | None,
+                     duration: str | None, comment: str, author: str | None) -> None:
+    """Put CHECK (a name, a pattern such as 'range_*', or '*') in downtime: still evaluated and recorded, no
+    notification, and every output says "in downtime until ..."."""
+    from .lifecycle.windows import parse_label
+    from .timeutil import gps_now
+
+    cfg = load_config_or_exit(config_path)
+    if "*" not in check and "?" not in check and "[" not in check:
+        _known_check(cfg, check)
+    if (end is None) == (duration is None):
+        raise click.UsageError("give --end or --duration (one of them)")
+    label = parse_label(_tag_label(tags))
+    entry = {"checks": [check], "start": start if start is not None else gps_now(), "comment": comment,
+             "author": _author(author), **({"end": end} if end is not None else {"duration": duration}),
+             **({"tags": {k: [v] for k, v in label.items()}} if label else {})}
+    try:
+        down = _lifecycle_store(cfg).add_downtime(entry)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"downtime {down.id}: {check} {down.describe(down.start) or 'scheduled'}")
+
+
+@downtime_group.command("list")
+@config_option()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def downtime_list_cmd(config_path: str, fmt: str) -> None:
+    """The config's downtimes and the ad hoc ones, with whether each is in effect now."""
+    import json
+
+    from .timeutil import gps_now
+
+    cfg = load_config_or_exit(config_path)
+    now = gps_now()
+    store = _lifecycle_store(cfg) if cfg.outputs.get("state_file") else None
+    rows = [("config", d) for d in cfg.downtimes] + [("ad hoc", d) for d in (store.downtimes() if store else [])]
+    if fmt == "json":
+        click.echo(json.dumps([{"source": src, **d.to_dict(), "active": d.active(now), "until": d.until(now)}
+                               for src, d in rows], default=str))
+        return
+    for src, d in rows:
+        ident = f"#{d.id}" if d.id is not None else (d.name or "-")
+        click.echo(f"{ident:<12} {src:<7} {','.join(d.checks):<24} {d.describe(now) or 'not now'}")
+
+
+@downtime_group.command("remove")
+@config_option()
+@click.argument("ident")
+def downtime_remove_cmd(config_path: str, ident: str) -> None:
+    """Remove ad hoc downtime IDENT (as downtime list shows it; the config's are edited in the file)."""
+    cfg = load_config_or_exit(config_path)
+    if not _lifecycle_store(cfg).remove_downtime(ident.lstrip("#")):
+        click.echo(f"no ad hoc downtime {ident}", err=True)
+        sys.exit(1)
+    click.echo(f"downtime {ident} removed")
 
 
 @monitor.command("nagios-config")

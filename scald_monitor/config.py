@@ -351,6 +351,8 @@ class _Build(FileCheck):
             downtimes, notifications, problems = check_sections(data)
             for where, message in problems:
                 self.report(where, message)
+            if notifications and not outputs.get("state_file"):
+                self.report(("notifications",), "needs outputs.state_file: the delivery queue is kept beside it")
         self.raise_problems()
         if raw.get("backends") is None:  # no section at all: the zero-set-up SQLite file next to the config
             backends = {"default": {"backend": "sqlite", "path": os.path.join(self.base_dir, "scald.sqlite")}}

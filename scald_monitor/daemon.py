@@ -18,6 +18,7 @@ import time
 from typing import Any, Iterable
 
 from .config import Check, Config, ConfigError, load
+from .lifecycle.alerting import Alerting, Marks
 from .metrics import NullMetrics
 from .outputs import OutputError, nagios_cmd, status as status_out
 from .rules.evaluate import TagScope
@@ -46,9 +47,10 @@ def sd_notify(message: str) -> None:
 class Runner:
     """Runs checks of one configuration and publishes their results; thread-safe."""
 
-    def __init__(self, cfg: Config, metrics: NullMetrics | None = None):
+    def __init__(self, cfg: Config, metrics: NullMetrics | None = None, alerting: Alerting | None = None):
         self.cfg = cfg
         self.metrics = NullMetrics() if metrics is None else metrics
+        self.alerting = Alerting.from_config(cfg, board_url(cfg)) if alerting is None else alerting
         self._lock = threading.Lock()  # the state store and its file
         self._busy: dict[str, threading.Thread] = {}
         self.state = StateStore(cfg.outputs.get("state_file"))
@@ -64,16 +66,24 @@ class Runner:
         started = time.perf_counter()
         result = self.evaluate(name, now)
         with self._lock:
+            before = self.state.label_states(name)
             status = self.state.apply(name, result, Policy.from_check(check))
+            after = self.state.label_states(name)
             for change in status.changes:
                 log.info("state change: %s", change)
             self._save_state()
+        marks = self.alerting.after(check, status, before, after)
         scope = TagScope.of(check, cfg.schemas[check.schema])
         self.metrics.evaluated(status, time.perf_counter() - started, float(check.interval), scope.key,
-                               scope.expected,
-                               check.backend if failed_to_look(result) else None)
+                               scope.expected, check.backend if failed_to_look(result) else None)
+        depth = self.alerting.queue_depth()
+        if depth is not None:
+            self.metrics.queue_depth("notifications", depth)
+        note = marks.note()
+        if note:  # the same words in the status document, the board and Nagios' passive result
+            status = status.replace(result=status.result.replace(summary=f"{status.result.summary} ({note})"))
         # outside the lock: a slow sink (Icinga 2 answering late) must not hold up the other checks
-        self._publish(name, check, status)
+        self._publish(name, check, status, marks)
         return status
 
     def _save_state(self) -> None:
@@ -84,12 +94,12 @@ class Runner:
         except OSError as exc:
             log.error("cannot write the state file %s: %s", self.state.path, exc)
 
-    def _publish(self, name: str, check: Check, status: CheckStatus) -> None:
+    def _publish(self, name: str, check: Check, status: CheckStatus, marks: Marks) -> None:
         outputs = self.cfg.outputs
         now = status.result.time
         if outputs.get("status_dir"):
             try:
-                doc = status_out.status_document(status, check, now)
+                doc = status_out.status_document(status, check, now, marks.to_dict())
                 status_out.write_status(outputs["status_dir"], name, doc)
                 self.metrics.output("status_dir", True)
             except OSError as exc:
@@ -145,11 +155,23 @@ class Runner:
                 self.state = StateStore(cfg.outputs.get("state_file"))
                 self.state.load()
             self.cfg = cfg
+            self.alerting.reconfigure(cfg, board_url(cfg))
         self.tidy()
 
-    def close(self) -> None:
+    def close(self, drain: float = 0.0) -> None:
+        """Save the state; with ``drain``, first deliver queued notifications for up to that many seconds
+        (``run --once``: what is left stays queued for the next run, logged)."""
+        if drain:
+            self.alerting.drain(drain)
+        self.alerting.close()
         with self._lock:
             self._save_state()
+
+
+def board_url(cfg: Config) -> str | None:
+    """The board's address for links in notifications (``serve.url``), None when not configured."""
+    url = cfg.serve.get("url")
+    return f"{url.rstrip('/')}/status" if url else None
 
 
 def unwritable_outputs(cfg: Config) -> tuple[list[str], bool]:

@@ -49,8 +49,8 @@ _KEYS = {
     "email": _COMMON | {"smtp", "to", "from", "starttls", "ssl", "username_env", "password_env", "timeout",
                         "subject_prefix"},
 }
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*", re.ASCII)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 _RESERVED = {"alertname", "severity", "instance"}
 _RETRY_4XX = (401, 403, 404, 407, 408, 409, 421, 425, 429)
 
@@ -116,7 +116,7 @@ def _parse_one(entry: Any, where: str) -> list[dict[str, Any]]:
         if not isinstance(labels, Mapping):
             raise ValueError(f"{where}.labels: must be a mapping of label name to text")
         for k, v in labels.items():
-            if not isinstance(k, str) or not _LABEL_NAME.match(k) or k in _RESERVED:
+            if not isinstance(k, str) or not _LABEL_NAME.fullmatch(k) or k in _RESERVED:
                 raise ValueError(f"{where}.labels.{k}: not a usable Prometheus label name")
             if not isinstance(v, (str, int, float)) or isinstance(v, bool):
                 raise ValueError(f"{where}.labels.{k}: must be text")
@@ -156,7 +156,7 @@ def _parse_one(entry: Any, where: str) -> list[dict[str, Any]]:
             raise ValueError(f"{where}.{key}: must be true or false")
     for key in ("username_env", "password_env"):
         v = entry.get(key)
-        if v is not None and (not isinstance(v, str) or not _ENV_NAME.match(v)):
+        if v is not None and (not isinstance(v, str) or not _ENV_NAME.fullmatch(v)):
             raise ValueError(f"{where}.{key}: must name an environment variable")
     if bool(entry.get("username_env")) != bool(entry.get("password_env")):
         raise ValueError(f"{where}.password_env: username_env and password_env go together")
@@ -188,7 +188,7 @@ def _headers_env(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise ValueError(f"{where}: must map header names to environment variable names")
     for k, v in value.items():
-        if not isinstance(k, str) or not k or not isinstance(v, str) or not _ENV_NAME.match(v):
+        if not isinstance(k, str) or not k or not isinstance(v, str) or not _ENV_NAME.fullmatch(v):
             raise ValueError(f"{where}.{k}: must name an environment variable, e.g. HOOK_TOKEN")
     return dict(value)
 

@@ -44,7 +44,7 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _KEYS = {"id", "name", "checks", "tags", "weekly", "start", "end", "duration", "comment", "author", "created"}
 _WEEKLY_KEYS = {"day", "start", "end"}
-_CLOCK = re.compile(r"^([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?$")
+_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?", re.ASCII)
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(w|d|h|m|s)?", re.I)
 _UNIT = {"w": WEEK, "d": DAY, "h": 3600, "m": 60, "s": 1}
 
@@ -364,7 +364,7 @@ def _clock(value: Any, where: str, allow_24: bool) -> int:
     if isinstance(value, bool) or not isinstance(value, str):
         hint = " (YAML reads an unquoted 16:00 as a number: quote it, \"16:00\")" if isinstance(value, int) else ""
         raise ValueError(f"{where}: must be a time of day as text, \"HH:MM\"{hint}")
-    m = _CLOCK.match(value.strip())
+    m = _CLOCK.fullmatch(value.strip())
     if not m:
         raise ValueError(f"{where}: {value!r} is not a time of day \"HH:MM\" or \"HH:MM:SS\"")
     h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)

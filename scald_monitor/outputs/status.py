@@ -149,8 +149,9 @@ def status_text(result: Result) -> str:
     return LINE_BREAK.join(_one_line(line) for line in [result.first_line(), *result.long_text])
 
 
-def status_document(status: CheckStatus, check: Check, now_unix: float) -> dict:
-    """The status JSON for one check's latest result, valid for ``expiry_seconds(check)`` after ``now_unix``."""
+def status_document(status: CheckStatus, check: Check, now_unix: float, lifecycle: dict | None = None) -> dict:
+    """The status JSON for one check's latest result, valid for ``expiry_seconds(check)`` after ``now_unix``;
+    ``lifecycle`` (downtime, acknowledgement, tags_in_downtime, tags_acknowledged) joins our own keys."""
     from ..timeutil import unix_to_gps
 
     result = status.result
@@ -188,6 +189,7 @@ def status_document(status: CheckStatus, check: Check, now_unix: float) -> dict:
     }
     if check.description:
         doc["description"] = check.description
+    doc.update(lifecycle or {})
     return doc
 
 

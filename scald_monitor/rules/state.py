@@ -545,6 +545,18 @@ class StateStore:
                 if times:
                     entry.last_check = now
 
+    def label_states(self, check: str) -> dict[str, tuple[int, bool, float | None]]:
+        """``{label: (hard state, flapping, last hard change)}`` of the check as a whole (label "") and of each of
+        its tag labels: what acknowledgements and notifications are decided from (:mod:`.lifecycle.alerting`)."""
+        with self._lock:
+            state = self._checks.get(check)
+            if state is None:
+                return {}
+            out = {label: (s.hard_state, s.flapping, s.last_hard_change) for label, s in state.tags.items() if label}
+            top = state.check
+            out[""] = (top.hard_state, top.flapping, top.last_hard_change)
+            return out
+
     def checks(self) -> list[str]:
         """Names of the checks that have state."""
         with self._lock:
