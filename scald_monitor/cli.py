@@ -263,12 +263,22 @@ def _lifecycle_store(cfg):
     return LifecycleStore(LifecycleStore.beside(state_file))
 
 
-def _tag_label(tags: tuple[str, ...]) -> str:
-    """--tag k=v (repeatable) as the rules' label ("job=0003,ifo=H1"); exit 2 for a malformed one."""
+def _tag_label(cfg, check: str, tags: tuple[str, ...]) -> str:
+    """--tag k=v (repeatable) as the rules' label of CHECK ("job=0003,ifo=H1", in its measurement's tag order
+    whatever the order given); exit 2 for a malformed one or a tag the measurement does not have."""
+    from .lifecycle.windows import tag_label
+
+    given: dict[str, str] = {}
     for tag in tags:
-        if "=" not in tag or not tag.split("=", 1)[0]:
+        name, eq, value = tag.partition("=")
+        if not eq or not name:
             raise click.BadParameter(f"{tag!r}: expected NAME=VALUE", param_hint="--tag")
-    return ",".join(tags)
+        given[name] = value
+    spec = cfg.schemas.get(cfg.checks[check].schema) if check in cfg.checks else None
+    try:
+        return tag_label(spec.tags if spec is not None else tuple(given), given)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tag") from None
 
 
 def _known_check(cfg, name: str) -> None:
@@ -310,7 +320,7 @@ def ack_cmd(config_path: str, check: str, tags: tuple[str, ...], comment: str, a
         until = parse_time(expire, "--expire") if expire is not None else None
     except ValueError as exc:
         raise click.BadParameter(str(exc).split(": ", 1)[-1], param_hint="--expire") from None
-    ack = _lifecycle_store(cfg).ack(check, _tag_label(tags), comment=comment, author=_author(author),
+    ack = _lifecycle_store(cfg).ack(check, _tag_label(cfg, check, tags), comment=comment, author=_author(author),
                                     sticky=sticky, expire=until)
     click.echo(f"acknowledged {check}{f'[{ack.label}]' if ack.label else ''}"
                f"{' (sticky)' if ack.sticky else ''}: {ack.comment}")
@@ -323,7 +333,8 @@ def ack_cmd(config_path: str, check: str, tags: tuple[str, ...], comment: str, a
 def unack_cmd(config_path: str, check: str, tags: tuple[str, ...]) -> None:
     """Remove CHECK's acknowledgement (exit 1 when there was none)."""
     cfg = load_config_or_exit(config_path)
-    if not _lifecycle_store(cfg).unack(check, _tag_label(tags)):
+    _known_check(cfg, check)
+    if not _lifecycle_store(cfg).unack(check, _tag_label(cfg, check, tags)):
         click.echo(f"{check}: nothing acknowledged", err=True)
         sys.exit(1)
     click.echo(f"{check}: acknowledgement removed")
@@ -355,7 +366,7 @@ def downtime_add_cmd(config_path: str, check: str, tags: tuple[str, ...], start:
         _known_check(cfg, check)
     if (end is None) == (duration is None):
         raise click.UsageError("give --end or --duration (one of them)")
-    label = parse_label(_tag_label(tags))
+    label = parse_label(_tag_label(cfg, check, tags))
     entry = {"checks": [check], "start": start if start is not None else gps_now(), "comment": comment,
              "author": _author(author), **({"end": end} if end is not None else {"duration": duration}),
              **({"tags": {k: [v] for k, v in label.items()}} if label else {})}
@@ -398,6 +409,75 @@ def downtime_remove_cmd(config_path: str, ident: str) -> None:
         click.echo(f"no ad hoc downtime {ident}", err=True)
         sys.exit(1)
     click.echo(f"downtime {ident} removed")
+
+
+@monitor.group("token")
+def token_group() -> None:
+    """Bearer tokens for scald serve's write routes (serve.tokens_file; kept hashed)."""
+
+
+def _tokens_file(cfg):
+    from .lifecycle.tokens import TokenFile
+
+    path = cfg.serve.get("tokens_file")
+    if not path:
+        click.echo(f"{cfg.path}: serve.tokens_file is not set: name the file the tokens are kept in", err=True)
+        sys.exit(2)
+    return TokenFile(path)
+
+
+@token_group.command("add")
+@config_option()
+@click.argument("name")
+def token_add_cmd(config_path: str, name: str) -> None:
+    """Make a token for NAME (who writes, in every log line) and print it: the only time it is shown."""
+    from .lifecycle.tokens import TokenFileError
+
+    cfg = load_config_or_exit(config_path)
+    tokens = _tokens_file(cfg)
+    try:
+        token = tokens.add(name)
+    except (TokenFileError, ValueError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(token)
+    click.echo(f"token {name!r} added to {tokens.path} (kept hashed: copy it now; send it as "
+               "'Authorization: Bearer TOKEN')", err=True)
+
+
+@token_group.command("list")
+@config_option()
+def token_list_cmd(config_path: str) -> None:
+    """The names of the tokens (the tokens themselves are not kept)."""
+    from .lifecycle.tokens import TokenFileError
+
+    tokens = _tokens_file(load_config_or_exit(config_path))
+    try:
+        names = tokens.names()
+    except TokenFileError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    for name in names:
+        click.echo(name)
+
+
+@token_group.command("remove")
+@config_option()
+@click.argument("name")
+def token_remove_cmd(config_path: str, name: str) -> None:
+    """Revoke NAME's token (scald serve stops taking it within a request)."""
+    from .lifecycle.tokens import TokenFileError
+
+    tokens = _tokens_file(load_config_or_exit(config_path))
+    try:
+        removed = tokens.remove(name)
+    except TokenFileError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    if not removed:
+        click.echo(f"no token named {name!r} in {tokens.path}", err=True)
+        sys.exit(1)
+    click.echo(f"token {name!r} removed")
 
 
 @monitor.command("nagios-config")
@@ -591,8 +671,13 @@ def serve_cmd(config_path: str, hostname: str, port: int, threads: int, debug: b
         sys.stdout.flush()
 
     signal.signal(signal.SIGTERM, stop)
+    from .lifecycle.tokens import TokenFileError
+
     try:
         run(cfg, hostname, port, threads=threads, debug=debug, ready=ready)
+    except TokenFileError as exc:
+        click.echo(f"{cfg.path}: serve.tokens_file: {exc}", err=True)
+        sys.exit(2)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {hostname}:{port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:

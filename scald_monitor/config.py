@@ -353,6 +353,9 @@ class _Build(FileCheck):
                 self.report(where, message)
             if notifications and not outputs.get("state_file"):
                 self.report(("notifications",), "needs outputs.state_file: the delivery queue is kept beside it")
+        if _section(data, "serve").get("tokens_file") and not outputs.get("state_file"):
+            self.report(("serve", "tokens_file"), "needs outputs.state_file: the write routes keep acknowledgements "
+                        "and downtimes beside it")
         self.raise_problems()
         if raw.get("backends") is None:  # no section at all: the zero-set-up SQLite file next to the config
             backends = {"default": {"backend": "sqlite", "path": os.path.join(self.base_dir, "scald.sqlite")}}

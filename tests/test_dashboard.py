@@ -426,7 +426,8 @@ INK_JS = """const p = window.scald.plots[arguments[0]]; const u = p.u; const b =
 BOARD_JS = """return [...document.querySelectorAll('#board-rows tr.row')].map(tr => ({
   id: tr.id, state: tr.querySelector('td.state .badge').textContent,
   stale: !!tr.querySelector('td.state .badge.stale'), name: tr.querySelector('.check-name').textContent,
-  summary: tr.querySelector('td.summary').textContent, when: tr.querySelector('td.when').textContent}))"""
+  summary: tr.querySelector('td.summary').textContent, when: tr.querySelector('td.when').textContent,
+  marks: [...tr.querySelectorAll('td.state .badge.mark')].map(b => [b.textContent, b.title])}))"""
 
 # The expanded check's state timeline: segments (canvas data attribute and window.scald.timelines), painted pixels.
 TIMELINE_JS = """const c = document.querySelector('tr.details canvas.tl-strip'); if (!c) return null;
@@ -566,9 +567,17 @@ def test_dashboard_in_chromium(tmp_path):
         assert subprocess.run(run_once, capture_output=True).returncode == 0
         expected = {p.stem: json.loads(p.read_text())["state_name"] for p in (tmp_path / "var" / "status").glob("*.json")}
         assert set(expected) == {"latency_heartbeat", "latency_threshold", "range_bns", "snr_max"}
+        # an acknowledgement (its comment markup, shown as text) and a downtime, as the CLI writes them
+        for args in (["ack", "range_bns", "--comment", f"on it {XSS}", "--author", "alice"],
+                     ["downtime", "add", "latency_heartbeat", "--duration", "1h", "--comment", "maintenance"]):
+            assert subprocess.run([str(BIN / "scald-monitor"), *args, "-c", str(cfg_path)]).returncode == 0
         driver.get(server.url + "/status")
         rows = wait_for(driver, BOARD_JS.replace("return ", "const rs = ", 1) + "; return rs.length === 4 && rs",
                         what="four rows on the status board")
+        marks = {r["name"]: r["marks"] for r in rows}
+        assert marks["range_bns"] == [["ACK", f"acknowledged by alice: on it {XSS}"]], marks
+        assert marks["latency_heartbeat"][0][0] == "DOWNTIME" and "maintenance" in marks["latency_heartbeat"][0][1]
+        assert marks["snr_max"] == [] and marks["latency_threshold"] == []
         api = {c["name"]: c for c in get_json(server.url + "/api/checks")}
         for row in rows:
             name = row["name"]

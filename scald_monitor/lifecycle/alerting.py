@@ -74,6 +74,34 @@ def _notifier(cfg: Any, board_url: str | None) -> Any:
     return Notifier(cfg.notifications, Notifier.queue_path_beside(cfg.outputs["state_file"]), board_url)
 
 
+def lookup(acks: list[Ack], downtimes: list[Downtime], check: str, labels: list[str], gps: float
+           ) -> tuple[Marks, dict[str, tuple[bool, bool]]]:
+    """The marks of ``check`` at ``gps`` for its ``labels`` ("" = the check as a whole), and per label whether it
+    is (in downtime, acknowledged): what the daemon, the API and the board all show, from one rule. A label's
+    acknowledgement is its own, else the check-wide one (as :meth:`.LifecycleStore.acked`)."""
+    marks = Marks()
+    covered: dict[str, tuple[bool, bool]] = {}
+    mine = [a for a in acks if a.check == check and not a.expired(gps)]
+    overall = next((a for a in mine if not a.label), None)
+    own = {a.label: a for a in mine if a.label}
+    down = active_downtime(downtimes, check, "", gps)
+    if down is not None:
+        marks.downtime, marks.downtime_until = down[0].describe(gps), down[1]
+    marks.ack = overall
+    for label in dict.fromkeys(["", *labels]):
+        if label:
+            tag_down = active_downtime(downtimes, check, label, gps)
+            ack = own.get(label) or overall
+            if tag_down is not None:
+                marks.tags_in_downtime[label] = tag_down[0].describe(gps)
+            if label in own:
+                marks.tags_acked[label] = own[label]
+            covered[label] = (tag_down is not None, ack is not None)
+        else:
+            covered[label] = (down is not None, overall is not None)
+    return marks, covered
+
+
 def ack_text(ack: Ack) -> str:
     who = f" by {ack.author}" if ack.author else ""
     return f"acknowledged{who}" + (f": {ack.comment}" if ack.comment else "")
@@ -129,26 +157,18 @@ class Alerting:
         """Run the lifecycle for one evaluated check; returns what its outputs should say."""
         now = unix_to_gps(status.result.time)
         name = check.name
-        marks = Marks()
         downtimes = self.all_downtimes()
         per_tag = any(label for label in after)
         texts = {t.label: t.text for t in status.result.tags}
-        for label, (hard, flapping, since) in after.items():
-            if self.store is not None:  # clears what Nagios clears (and logs it)
+        if self.store is not None:  # clears what Nagios clears (and logs it), before the marks are looked up
+            for label, (hard, _flapping, _since) in after.items():
                 self._guarded(self.store.on_result, name, label, before.get(label, (hard,))[0], hard)
-            down = active_downtime(downtimes, name, label, now)
-            ack = self._guarded(self.store.acked, name, label, now) if self.store is not None else None
-            if label:
-                if down is not None:
-                    marks.tags_in_downtime[label] = down[0].describe(now)
-                if ack is not None:
-                    marks.tags_acked[label] = ack
-            else:
-                if down is not None:
-                    marks.downtime, marks.downtime_until = down[0].describe(now), down[1]
-                marks.ack = ack
-            if self.notifier is None:
-                continue
+        acks = self._guarded(self.store.acks_of, name) if self.store is not None else None
+        marks, covered = lookup(acks or [], downtimes, name, list(after), now)
+        if self.notifier is None:
+            return marks
+        for label, (hard, flapping, since) in after.items():
+            down, ack = covered[label]
             state = hard
             if not label and per_tag and status.result.tags:
                 state = 0  # the tags carry the problem; the check level only for "could not evaluate"
@@ -160,8 +180,7 @@ class Alerting:
             for event in derive(name, label, state, flapping, was, time=now, summary=summary,
                                 text="\n".join(status.result.long_text),
                                 since=unix_to_gps(since) if since is not None else None):
-                if decide(event, down is not None, ack is not None, self.notifier.last_sent(name, label),
-                          check.renotify):
+                if decide(event, down, ack, self.notifier.last_sent(name, label), check.renotify):
                     self.notifier.submit(event)
         return marks
 

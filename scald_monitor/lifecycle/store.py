@@ -184,6 +184,11 @@ class LifecycleStore:
         self._refresh()
         return [Ack.from_dict(a) for a in self._data["acks"]]
 
+    def acks_of(self, check: str) -> list[Ack]:
+        """``check``'s stored acknowledgements (its labels' and its own; expired ones included)."""
+        self._refresh()
+        return [Ack.from_dict(a) for a in self._by_check.get(check, ())]
+
     def acked(self, check: str, label: str = "", gps: float | None = None) -> Ack | None:
         """The acknowledgement in force for ``check``/``label`` at ``gps`` (default now): the label's own, else
         the check-wide one; ``None`` if neither (or both expired)."""

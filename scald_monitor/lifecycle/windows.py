@@ -27,13 +27,13 @@ import datetime as _dt
 import fnmatch
 import math
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..timeutil import gps_to_iso, gps_to_unix, iso_to_gps, unix_to_gps
 
 __all__ = [
     "DAYS", "Downtime", "active_downtime", "parse_downtime", "parse_downtimes", "parse_duration", "parse_label",
-    "parse_time",
+    "parse_time", "tag_label",
 ]
 
 WEEK = 7 * 86400
@@ -228,7 +228,7 @@ def parse_downtime(entry: Any, where: str = "downtime") -> Downtime:
     if entry.get("end") is not None:
         end = parse_time(entry["end"], f"{where}.end")
     elif entry.get("duration") is not None:
-        end = start + parse_duration(entry["duration"], f"{where}.duration")
+        end = _bounded(start + parse_duration(entry["duration"], f"{where}.duration"), f"{where}.end")
     else:
         raise ValueError(f"{where}.end: required with start: (or give duration:)")
     if not end > start:
@@ -244,11 +244,11 @@ def parse_time(value: Any, where: str = "time") -> float:
     if isinstance(value, (int, float)):
         if not math.isfinite(value):
             raise ValueError(f"{where}: must be a finite number of GPS seconds")
-        return float(value)
+        return _bounded(float(value), where)
     if isinstance(value, _dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-        return iso_to_gps(value.isoformat())
+        return _bounded(iso_to_gps(value.isoformat()), where)
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -257,13 +257,25 @@ def parse_time(value: Any, where: str = "time") -> float:
             pass
         else:
             if math.isfinite(number):
-                return number
+                return _bounded(number, where)
         try:
-            return iso_to_gps(text)
-        except ValueError:
+            gps = iso_to_gps(text)
+        except (ValueError, OverflowError):
             raise ValueError(f"{where}: {value!r} is neither GPS seconds nor an ISO 8601 UTC time "
                              "(e.g. 2024-05-07T16:00:00Z)") from None
+        return _bounded(gps, where)
     raise ValueError(f"{where}: must be GPS seconds or an ISO 8601 UTC time, not {_kind(value)}")
+
+
+#: Times are kept within GPS 0 (1980) and this (year ~5150): every later step (ISO text, calendar arithmetic)
+#: stays inside what Python's datetime can show.
+MAX_GPS = 1e11
+
+
+def _bounded(gps: float, where: str) -> float:
+    if not 0 <= gps <= MAX_GPS:
+        raise ValueError(f"{where}: {gps:g} is outside GPS 0 to {MAX_GPS:g} (the years 1980 to 5100)")
+    return gps
 
 
 def parse_duration(value: Any, where: str = "duration") -> float:
@@ -298,6 +310,20 @@ def parse_label(label: str | None) -> dict[str, str]:
             k, v = part.split("=", 1)
             out[k] = v
     return out
+
+
+def tag_label(tag_names: Sequence[str], tags: Mapping[str, str]) -> str:
+    """The label the rules give the tag values ``tags`` of a check whose measurement has ``tag_names`` (in that
+    order, as the daemon writes it: ``"job=0003,ifo=H1"``), so that an acknowledgement typed in any order matches.
+    Raises ValueError naming a tag the measurement does not have, or a value that is empty or has a comma."""
+    for name, value in tags.items():
+        if name not in tag_names:
+            known = ", ".join(tag_names) or "none"
+            raise ValueError(f"tag {name!r}: not a tag of the check's measurement (its tags: {known})")
+        if not isinstance(value, str) or not value or "," in value or any(ord(c) < 32 for c in value):
+            raise ValueError(f"tag {name!r}: a value must be a non-empty string without commas or control "
+                             "characters")
+    return ",".join(f"{name}={tags[name]}" for name in tag_names if name in tags)
 
 
 def active_downtime(downtimes: Iterable[Downtime], check: str, tags: Mapping[str, str] | str | None,

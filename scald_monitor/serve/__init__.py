@@ -46,7 +46,7 @@ def _nosniff(response: Response) -> Response:
 
 def create_app(cfg: Config) -> Flask:
     """The WSGI app for ``cfg``; safe to serve from many threads (readers are per thread, state is read-only)."""
-    from . import api
+    from . import api, writes
     from .errors import install_error_handlers
 
     root = web_root()
@@ -61,6 +61,7 @@ def create_app(cfg: Config) -> Flask:
     app.config["SCALD_CONFIG"] = cfg
     app.extensions["scald_monitor"] = api.ServeState(cfg)
     app.register_blueprint(api.bp)
+    app.register_blueprint(writes.bp)
     if util.find_spec(f"{__name__}.pages") is not None:  # the HTML side is optional: the API stands alone
         from . import pages
 

@@ -35,6 +35,22 @@ class ServeState:
         self.cache = ResponseCache()
         self.blocks = BlockCache(cfg.backends, max_bytes=cfg.serve["cache_bytes"], ttl=self.cache.ttl)
         self.evaluator = checks.Evaluator(cfg, blocks=self.blocks)
+        self.lifecycle, self.tokens = _lifecycle(cfg)
+
+
+def _lifecycle(cfg: Config) -> tuple[Any, Any]:
+    """The acknowledgements/downtimes file beside the daemon's state file (None without one) and, with
+    ``serve.tokens_file``, its tokens, read now: a broken file stops start-up (TokenFileError), not a request."""
+    from ..lifecycle.store import LifecycleStore
+    from ..lifecycle.tokens import TokenFile
+
+    state_file = cfg.outputs.get("state_file")
+    store = LifecycleStore(LifecycleStore.beside(state_file)) if state_file else None
+    tokens = None
+    if cfg.serve.get("tokens_file"):
+        tokens = TokenFile(cfg.serve["tokens_file"])
+        tokens.load()
+    return store, tokens
 
 
 def state() -> ServeState:
@@ -252,14 +268,16 @@ def nagios(check: str):
 def check_list():
     """Every check's state now, the same answer as /api/nagios/<check> (status file, else evaluated; cached)."""
     st = state()
-    return json_response([checks.summary(st.cfg, st.evaluator, name) for name in st.cfg.checks], cache=NO_CACHE)
+    return json_response([checks.summary(st.cfg, st.evaluator, name, store=st.lifecycle) for name in st.cfg.checks],
+                         cache=NO_CACHE)
 
 
 @bp.get("/checks/<check>")
 def check_detail(check: str):
     """One check: summary, settings, status document, state-machine snapshot, per-tag results."""
     st = state()
-    return json_response(checks.detail(st.cfg, st.evaluator, _check_name(check)), cache=NO_CACHE)
+    return json_response(checks.detail(st.cfg, st.evaluator, _check_name(check), store=st.lifecycle),
+                         cache=NO_CACHE)
 
 
 @bp.get("/checks/<check>/history")
@@ -285,4 +303,5 @@ def openapi():
 def index():
     """A pointer to the description, for someone who types /api into a browser."""
     return json_response({"openapi": "/api/openapi.json", "checks": "/api/checks",
-                          "measurements": "/api/measurements", "stats": "/api/stats"}, cache="max-age=60")
+                          "measurements": "/api/measurements", "stats": "/api/stats",
+                          "downtimes": "/api/downtimes"}, cache="max-age=60")

@@ -131,13 +131,15 @@ def nagios_document(cfg: Config, evaluator: Evaluator, name: str) -> dict:
     return answer(cfg, evaluator, name).doc
 
 
-def summary(cfg: Config, evaluator: Evaluator, name: str, now: float | None = None) -> dict:
+def summary(cfg: Config, evaluator: Evaluator, name: str, now: float | None = None, store: Any = None) -> dict:
     """One entry of ``/api/checks``: the check's configuration and its state now, the same answer as
-    ``/api/nagios/<check>`` (the daemon's file while valid, else evaluated on the spot; cached a few seconds)."""
-    return _entry(cfg, name, answer(cfg, evaluator, name, now))
+    ``/api/nagios/<check>`` (the daemon's file while valid, else evaluated on the spot; cached a few seconds),
+    with its acknowledgement and downtime read now from ``store`` (the lifecycle file) and the config."""
+    return _entry(cfg, name, answer(cfg, evaluator, name, now), store)
 
 
-def _entry(cfg: Config, name: str, ans: Answer) -> dict:
+def _entry(cfg: Config, name: str, ans: Answer, store: Any = None) -> dict:
+    from .writes import marks
     check = cfg.checks[name]
     spec = cfg.schemas.get(check.schema)
     doc, verdict = ans.doc, ans.verdict
@@ -164,6 +166,7 @@ def _entry(cfg: Config, name: str, ans: Answer) -> dict:
         "problems": sum(1 for t in tags if isinstance(t, dict) and t.get("state") not in (0, None)),
         "source": ans.source,
         "note": ans.note,
+        **marks(cfg, store, name, [t["label"] for t in tags if isinstance(t, dict) and isinstance(t.get("label"), str)]),
     }
 
 
@@ -203,11 +206,11 @@ def history(cfg: Config, name: str) -> dict:
     return {"name": name, "changes": store.history(name) if store is not None else [], "now": time.time()}
 
 
-def detail(cfg: Config, evaluator: Evaluator, name: str) -> dict:
+def detail(cfg: Config, evaluator: Evaluator, name: str, store: Any = None) -> dict:
     """``/api/checks/<name>``: the summary, the check's settings, the status document (file, else evaluated), the
     state-machine snapshot, and per-tag results joined with their state-machine entries."""
     ans = answer(cfg, evaluator, name)
-    entry = _entry(cfg, name, ans)
+    entry = _entry(cfg, name, ans, store)
     doc = ans.doc
     snapshot = state_snapshot(cfg, name)
     tag_states = (snapshot or {}).get("tags") or {}

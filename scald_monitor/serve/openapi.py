@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import __version__
 from ..io.schema import AGGREGATES, LEVELS
+from . import openapi_writes
 from .params import MAX_FILTER_SERIES, MAX_POINTS, MAX_RAW_SPAN, MAX_TAG_VALUE, MAX_VALUES, TRANSFORMS
 
 
@@ -165,7 +166,8 @@ SCHEMAS: dict[str, dict] = {
         "created_unix": _NULLABLE_NUMBER, "expires_unix": _NULLABLE_NUMBER,
         "problems": {"type": "integer", "nullable": True, "description": "Tag values not OK."},
         "source": {"type": "string", "enum": ["status_file", "evaluated"]},
-        "note": {"type": "string", "description": "Why the status file was not used ('' when it was)."}}},
+        "note": {"type": "string", "description": "Why the status file was not used ('' when it was)."},
+        **openapi_writes.SCHEMAS["Marks"]["properties"]}},
     "CheckDetail": {"allOf": [{"$ref": "#/components/schemas/CheckSummary"}, {"type": "object", "properties": {
         "settings": {"type": "object", "additionalProperties": True},
         "document": {"$ref": "#/components/schemas/StatusDocument"},
@@ -339,9 +341,11 @@ def openapi_document(cfg: Any = None) -> dict:
             "responses": {"200": {"description": "OpenAPI 3.0 document.",
                                   "content": {"application/json": {"schema": {"type": "object"}}}}}}},
     }
+    paths.update(openapi_writes.paths(_ref("check")))
     description = ("JSON API of scald serve (scald-monitor), compatible with ligo-scald's /api routes. Every error "
                    "is JSON {\"error\": ...}: 400 bad parameter, 404 unknown measurement/check/route, 405 method, "
-                   "503 backend unavailable.")
+                   "503 backend unavailable. Writes (acknowledgements, downtimes) need a bearer token "
+                   "(serve.tokens_file): 401 without a valid one, 403 when writes are disabled.")
     if cfg is not None:
         names = sorted({s.measurement for s in cfg.schemas.values()})
         description += f" Configured measurements: {', '.join(names) or 'none'}."
@@ -350,5 +354,6 @@ def openapi_document(cfg: Any = None) -> dict:
         "openapi": "3.0.3",
         "info": {"title": "scald-monitor API", "version": __version__, "description": description},
         "paths": paths,
-        "components": {"parameters": parameters(cfg), "schemas": SCHEMAS},
+        "components": {"parameters": parameters(cfg), "schemas": {**SCHEMAS, **openapi_writes.schemas(cfg)},
+                       "securitySchemes": openapi_writes.SECURITY_SCHEMES},
     }

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import math
 import re
 import time
@@ -36,7 +37,9 @@ from scald_monitor.daemon import Runner
 from scald_monitor.io import connect
 from scald_monitor.serve import create_app
 from scald_monitor.serve.errors import ApiError
+from scald_monitor.lifecycle.tokens import TokenFile
 from scald_monitor.serve.openapi import PARAMETER_RULES
+from scald_monitor.serve.openapi_writes import WRITE_RULES
 from scald_monitor.serve.params import MAX_FILTER_SERIES, MAX_RAW_SPAN, MAX_TAG_VALUE, MAX_VALUES
 from scald_monitor.serve.readers import resolve
 
@@ -89,7 +92,8 @@ def adversarial_tally(request):
 
 def make_app(directory, backend_yaml: str, sqlite: bool):
     """An app on ``tests/test_api.py``'s data, with checks run once (status files, state file with history)."""
-    (directory / "scald.yml").write_text(CONFIG.replace("BACKEND", backend_yaml))
+    (directory / "scald.yml").write_text(CONFIG.replace("BACKEND", backend_yaml) + "serve: {tokens_file: tokens}\n")
+    token = TokenFile(str(directory / "tokens")).add("fuzz")  # the write routes are fuzzed too, authorised
     cfg = load(str(directory / "scald.yml"))
     agg = connect(cfg.backend(), schemas=cfg.schemas.values())
     try:
@@ -97,7 +101,9 @@ def make_app(directory, backend_yaml: str, sqlite: bool):
     finally:
         agg.close()
     Runner(cfg).run_all()
-    return create_app(cfg)
+    app = create_app(cfg)
+    app.config["FUZZ_TOKEN"] = token
+    return app
 
 
 @pytest.fixture(scope="module")
@@ -209,9 +215,13 @@ def run_schemathesis(app, tally: Tally, only: str | None = None) -> dict[str, An
         "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none", "no-shrink": True},
         # stateful testing follows links between operations; a read-only API without links has none to follow
         "phases": {"stateful": {"enabled": False}},
+        # ignored_auth re-sends a request without its token through werkzeug with an argument werkzeug 3 does
+        # not take (a schemathesis bug with the WSGI transport); tests/test_write_api.py checks 401s itself
+        "checks": {"ignored_auth": {"enabled": False}},
         # the WSGI transport hands the body over as sent: a gzip answer (serve/compress.py, tested in test_api)
         # would reach the checks undecoded, so this run asks for the plain JSON the checks read
-        "headers": {"Accept-Encoding": "identity"},
+        "headers": {"Accept-Encoding": "identity", **({"Authorization": f"Bearer {app.config['FUZZ_TOKEN']}"}
+                                                      if app.config.get("FUZZ_TOKEN") else {})},
     })
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app, config=config)
     if only is not None:
@@ -223,17 +233,28 @@ def run_schemathesis(app, tally: Tally, only: str | None = None) -> dict[str, An
 
     @schema.hook
     def after_call(context, case, response):
+        if os.environ.get("FUZZ_SHOW") and response.request.method == "POST" and response.status_code >= 400:
+            print("FUZZ", response.status_code, case.body, response.content[:200])
         statuses[case.operation.label][response.status_code] += 1
-        if response.request.method == "GET" and response.status_code == 200:
+        if response.request.method in ("GET", "POST", "DELETE") and 200 <= response.status_code < 300:
             answered[case.operation.label] += 1
 
     @schema.hook
     def filter_failure(context, failure, case, response):
-        if failure.code != "ST202" or response.status_code != 400:
+        if failure.code != "ST202" or response.status_code not in (400, 404):
             return True
         try:
             message = json.loads(response.content)["error"]
         except (ValueError, KeyError, TypeError):
+            return True
+        if response.request.method in ("POST", "DELETE"):  # a write's body against its check or the clock
+            rule = next((key for key, _ in WRITE_RULES if key in message), None)
+            if rule is not None:
+                forgiven[rule] += 1
+                return False
+            unforgiven_400.append(f"{response.request.method} {response.request.url} -> {message}")
+            return True
+        if response.status_code != 400:
             return True
         rule = broken_rule(app, response.request.url, message)
         if rule is not None and rule in message:
@@ -287,9 +308,12 @@ def assert_clean(result: dict[str, Any]) -> None:
     assert not any(server_errors.values()), server_errors
     answered = result["answered"]
     for label, counter in statuses.items():
-        if "{" in label:  # operations with parameters get many requests; /api and /api/checks have none to vary
-            assert sum(counter.values()) >= 50, (label, counter)
-        if "/snapshot/" not in label:  # snapshots are documented as always 404
+        if "{" in label and label.startswith("GET"):  # operations with parameters get many requests; /api and
+            assert sum(counter.values()) >= 50, (label, counter)  # /api/checks have none to vary
+        elif not label.startswith("GET"):  # the writes: a body (or a check and a tag) to vary
+            assert sum(counter.values()) >= 20, (label, counter)
+        # snapshots are documented as always 404; a DELETE answers 2xx only for an id or label made before
+        if "/snapshot/" not in label and not label.startswith("DELETE"):
             assert answered[label] > 0, (label, counter)
     # the data routes answered with data, not only refusals: a suite that only ever hit 400/404 would prove little
     data_ok = sum(n for label, n in answered.items() if any(f"/{k}/" in label for k in DATA_KINDS))

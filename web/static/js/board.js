@@ -13,7 +13,7 @@ import { boardCompare, boardMatches, lastChangeUnix, staleness } from "./states.
 import { agoText, numText } from "./text.js";
 import { utcText } from "./time.js";
 import { timeline } from "./timeline.js";
-import { badge, liveBadge } from "./widgets.js";
+import { badge, liveBadge, markBadges } from "./widgets.js";
 
 /** What in a details answer means "the history may have changed": the reported state and when it last changed. */
 function historyKey(d) {
@@ -106,7 +106,7 @@ export function startBoard(env) {
     return h("tr", { class: `row s-${s}${why != null ? " is-stale" : ""}`, id: `check-${c.name}`, "data-key": `row:${c.name}` },
       h("td", { class: "col-toggle" }, toggle),
       h("td", { class: "state" }, badge(s), c.source === "evaluated" ? liveBadge(c) : null,
-        why != null ? h("span", { class: "badge stale", title: `Stale: ${why}` }, "STALE") : null),
+        why != null ? h("span", { class: "badge stale", title: `Stale: ${why}` }, "STALE") : null, markBadges(c)),
       h("td", { class: "name" }, h("div", { class: "check-name" }, String(c.name)), sub ? h("div", { class: "sub" }, sub) : null),
       summaryCell(c, why),
       lastChangeCell(c));
