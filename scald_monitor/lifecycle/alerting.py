@@ -167,6 +167,7 @@ class Alerting:
         marks, covered = lookup(acks or [], downtimes, name, list(after), now)
         if self.notifier is None:
             return marks
+        text = "\n".join(status.result.long_text)  # a property that sorts the tags: once per check, not per label
         for label, (hard, flapping, since) in after.items():
             down, ack = covered[label]
             state = hard
@@ -178,7 +179,7 @@ class Alerting:
                 self._flapping[key] = flapping
             summary = status.result.summary if not label else texts.get(label, status.result.summary)
             for event in derive(name, label, state, flapping, was, time=now, summary=summary,
-                                text="\n".join(status.result.long_text),
+                                text=text,
                                 since=unix_to_gps(since) if since is not None else None):
                 if decide(event, down, ack, self.notifier.last_sent(name, label), check.renotify):
                     self.notifier.submit(event)
