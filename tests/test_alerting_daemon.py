@@ -144,3 +144,15 @@ def test_two_daemons_give_one_alert_that_stays_firing_when_one_is_killed(tmp_pat
     finally:
         for d in daemons:
             stop_process(d, 20)
+
+
+def test_the_alerting_example_loads_and_its_alertmanager_config_passes_amtool():
+    root = Path(__file__).resolve().parent.parent / "examples" / "alerting"
+    cfg = load(str(root / "scald.yml"))
+    assert [n["type"] for n in cfg.notifications] == ["alertmanager"]
+    assert cfg.downtimes[0].name == "tuesday-maintenance" and cfg.serve["tokens_file"]
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.fail("amtool is not installed (it comes with prometheus-alertmanager; bash .ci/run installs it)")
+    out = subprocess.run([amtool, "check-config", str(root / "alertmanager.yml")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
