@@ -140,15 +140,8 @@ class Config(Record):
     def __init__(self, path: str, raw: dict, backends: dict[str, dict], schemas: dict[str, SchemaSpec],
                  checks: dict[str, Check], outputs: dict, serve: dict, dashboard: dict, mock: dict,
                  downtimes: list | None = None, notifications: list[dict] | None = None) -> None:
-        self.path = path
-        self.raw = raw
-        self.backends = backends
-        self.schemas = schemas
-        self.checks = checks
-        self.outputs = outputs
-        self.serve = serve
-        self.dashboard = dashboard
-        self.mock = mock
+        self.path, self.raw, self.backends, self.schemas, self.checks = path, raw, backends, schemas, checks
+        self.outputs, self.serve, self.dashboard, self.mock = outputs, serve, dashboard, mock
         self.downtimes = downtimes or []  # lifecycle.windows.Downtime, from the config (ad hoc ones: its store)
         self.notifications = notifications or []  # lifecycle.transports specs, defaults applied
 
@@ -158,9 +151,8 @@ class Config(Record):
             return self.backends[name]
         except KeyError:
             known = ", ".join(sorted(self.backends)) or "none"
-            raise ConfigError(
-                [Problem(self.path, None, f"backends.{name}", f"no such backend (defined: {known})")]
-            ) from None
+            raise ConfigError([Problem(self.path, None, f"backends.{name}",
+                                       f"no such backend (defined: {known})")]) from None
 
     def summary(self) -> str:
         """One line for ``scald-monitor validate``."""
@@ -179,9 +171,8 @@ def resolve_path(path: str | None) -> str:
     env = os.environ.get("SCALDRC_PATH")
     if env:
         return env
-    raise ConfigError(
-        [Problem("<config>", None, "", "no configuration file given: pass -c/--config or set SCALDRC_PATH")]
-    )
+    raise ConfigError([Problem("<config>", None, "", "no configuration file given: pass -c/--config or set "
+                               "SCALDRC_PATH")])
 
 
 def read_text(path: str, what: str = "configuration file") -> str:
@@ -345,17 +336,12 @@ class _Build(FileCheck):
                         "per check")
         self.dashboard(raw)
         downtimes, notifications = [], []
-        if data.get("downtimes") or data.get("notifications"):
+        if data.get("downtimes") or data.get("notifications") or _section(data, "serve").get("tokens_file"):
             from .lifecycle.configure import check_sections
 
             downtimes, notifications, problems = check_sections(data)
             for where, message in problems:
                 self.report(where, message)
-            if notifications and not outputs.get("state_file"):
-                self.report(("notifications",), "needs outputs.state_file: the delivery queue is kept beside it")
-        if _section(data, "serve").get("tokens_file") and not outputs.get("state_file"):
-            self.report(("serve", "tokens_file"), "needs outputs.state_file: the write routes keep acknowledgements "
-                        "and downtimes beside it")
         self.raise_problems()
         if raw.get("backends") is None:  # no section at all: the zero-set-up SQLite file next to the config
             backends = {"default": {"backend": "sqlite", "path": os.path.join(self.base_dir, "scald.sqlite")}}

@@ -34,7 +34,8 @@ def _located(exc: ValueError) -> tuple[tuple, str]:
 
 
 def check_sections(data: dict) -> tuple[list, list[dict], list[tuple[tuple, str]]]:
-    """(downtimes, notification specs, problems) of a walked config; every entry is checked, not only the first."""
+    """(downtimes, notification specs, problems) of a walked config; every entry is checked, not only the first.
+    What is kept beside ``outputs.state_file`` (the delivery queue, the write routes' acks) needs one."""
     from .transports import parse_notifications
     from .windows import parse_downtime
 
@@ -49,4 +50,10 @@ def check_sections(data: dict) -> tuple[list, list[dict], list[tuple[tuple, str]
     except ValueError as exc:
         notifications = []
         problems.append(_located(exc))
+    if not (data.get("outputs") or {}).get("state_file"):
+        if notifications:
+            problems.append((("notifications",), "needs outputs.state_file: the delivery queue is kept beside it"))
+        if (data.get("serve") or {}).get("tokens_file"):
+            problems.append((("serve", "tokens_file"), "needs outputs.state_file: the write routes keep "
+                             "acknowledgements and downtimes beside it"))
     return downtimes, notifications, problems
