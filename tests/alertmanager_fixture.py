@@ -7,31 +7,38 @@ simulate an outage on the same port and storage (Alertmanager keeps alerts in me
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import time
+from typing import Iterator
 
 import requests
+
+from procs import free_port
 
 CONFIG = 'route:\n  receiver: "null"\n  group_wait: 1h\nreceivers:\n  - name: "null"\n'
 
 
-def free_port(lo: int = 17000, hi: int = 17999) -> int:
-    for p in random.sample(range(lo, hi + 1), hi - lo + 1):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", p))
-                return p
-            except OSError:
-                pass
-    raise RuntimeError("no free port in range")
-
-
 def alertmanager_binary() -> str | None:
     return shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+
+
+def running_alertmanager(tmp_path) -> Iterator["Alertmanager"]:
+    """The ``am`` fixture of the tests that use one: started in ``tmp_path/am``, stopped afterwards; a missing
+    binary is a failure, never a skip."""
+    import pytest
+
+    binary = alertmanager_binary()
+    if binary is None:
+        pytest.fail("prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager; "
+                    "bash .ci/run does it)")
+    server = Alertmanager(tmp_path / "am", binary)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class Alertmanager:

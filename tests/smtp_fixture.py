@@ -9,7 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 
-from alertmanager_fixture import free_port
+from procs import free_port
 
 
 class SMTPServer:

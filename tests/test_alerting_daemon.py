@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from alertmanager_fixture import running_alertmanager
 from procs import stop_process
 from scald_monitor.config import load
 from scald_monitor.daemon import Runner
@@ -20,7 +21,8 @@ from test_daemon import feed
 BIN = Path(sys.executable).parent
 MONITOR = shutil.which("scald-monitor", path=str(BIN)) or shutil.which("scald-monitor")
 
-CONFIG = """
+#: The checks of test_daemon.feed's data, ending in the outputs section (tests add keys to it, then sections).
+SITE = """
 backends:
   default: {{backend: sqlite, path: {store}, timeout: 2}}
 schemas:
@@ -32,6 +34,8 @@ checks:
 outputs:
   status_dir: status
   state_file: state.json
+"""
+CONFIG = SITE + """\
   nagios_command_file: nagios.cmd
   host: h
 serve: {{url: "http://127.0.0.1:8080"}}
@@ -40,18 +44,7 @@ notifications:
 """
 
 
-@pytest.fixture
-def am(tmp_path):
-    from alertmanager_fixture import Alertmanager, alertmanager_binary
-
-    binary = alertmanager_binary()
-    if binary is None:
-        pytest.fail("prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager; "
-                    "bash .ci/run does it)")
-    server = Alertmanager(tmp_path / "am", binary)
-    server.start()
-    yield server
-    server.stop()
+am = pytest.fixture(name="am")(running_alertmanager)
 
 
 def write(tmp_path: Path, am, interval: float = 60, extra: str = "", store: str | None = None) -> Path:

@@ -12,6 +12,7 @@ import pytest
 from scald_monitor.lifecycle.events import PROBLEM, RECOVERY, Event, decide, derive
 from scald_monitor.lifecycle.notifier import Notifier
 from scald_monitor.lifecycle.store import LifecycleStore
+from alertmanager_fixture import running_alertmanager
 from scald_monitor.lifecycle.windows import active_downtime, parse_downtime
 from scald_monitor.timeutil import gps_now, gps_to_unix
 
@@ -19,20 +20,7 @@ OK, WARNING, CRITICAL = 0, 1, 2
 BOARD = "http://board.example/?check={check}"
 
 
-@pytest.fixture
-def am(tmp_path):
-    from alertmanager_fixture import Alertmanager, alertmanager_binary
-
-    binary = alertmanager_binary()
-    if binary is None:
-        pytest.fail("prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager; "
-                    "bash .ci/run does it)")
-    server = Alertmanager(tmp_path / "am", binary)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+am = pytest.fixture(name="am")(running_alertmanager)
 
 
 def notifier(am, path, **kw):

@@ -18,31 +18,16 @@ from procs import free_port, stop_process
 from scald_monitor.config import ConfigError, load
 from scald_monitor.daemon import Runner
 from scald_monitor.serve import create_app
+from test_alerting_daemon import SITE
 from test_daemon import feed
 
 BIN = Path(sys.executable).parent
 MONITOR = shutil.which("scald-monitor", path=str(BIN)) or shutil.which("scald-monitor")
 SCALD = shutil.which("scald", path=str(BIN)) or shutil.which("scald")
 
-CONFIG = """
-backends:
-  default: {{backend: sqlite, path: {store}, timeout: 2}}
-schemas:
-  latency: {{measurement: latency_history, column: data, tag: job, aggregate: max, tag_format: 4digit, num_tags: 4}}
-  range: {{measurement: range_history, column: data}}
-checks:
-  latency_max: {{type: threshold, schema: latency, warning: "~:10", critical: "~:20"}}
-  range_min: {{type: threshold, schema: range, aggregate: min, critical: "60:"}}
-outputs:
-  status_dir: status
-  state_file: state.json
-{serve}
-"""
-
-
 def write(tmp_path: Path, serve: str = "serve: {tokens_file: tokens}") -> Path:
     path = tmp_path / "scald.yml"
-    path.write_text(CONFIG.format(store=tmp_path / "store.sqlite", serve=serve))
+    path.write_text(SITE.format(store=tmp_path / "store.sqlite", interval=60) + serve + "\n")
     return path
 
 
@@ -109,8 +94,8 @@ def test_without_a_tokens_file_every_write_is_403(tmp_path):
 
 def test_a_tokens_file_needs_a_state_file_and_a_broken_one_stops_serve_with_exit_2(tmp_path):
     path = tmp_path / "scald.yml"
-    path.write_text(CONFIG.format(store=tmp_path / "s.sqlite", serve="serve: {tokens_file: tokens}")
-                    .replace("  state_file: state.json\n", ""))
+    path.write_text(SITE.format(store=tmp_path / "s.sqlite", interval=60).replace("  state_file: state.json\n", "")
+                    + "serve: {tokens_file: tokens}\n")
     with pytest.raises(ConfigError, match="serve.tokens_file.*needs outputs.state_file"):
         load(str(path))
     cfg_path = write(tmp_path)

@@ -11,7 +11,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from alertmanager_fixture import free_port
+from procs import free_port
 
 
 class WebhookReceiver:
