@@ -365,3 +365,34 @@ def test_heartbeat_as_of_sees_no_newer_point(tmp_path):
             assert evaluate(check, spec, store, now, as_of=True).tags[0].value == 100.0
             assert store.retrieve_latest("m", "data", tags=("0000",), before=T0) == ([T0 - 100], [1.0])
             assert store.retrieve_latest_by_tag("m", "data", before=T0 - 101) == {}
+
+
+def test_the_api_route_answers_the_clis_document(quickstart):
+    from scald_monitor.serve import create_app
+
+    client = create_app(quickstart).test_client()
+    url = "/api/checks/latency_threshold/backtest"
+    api = client.get(f"{url}?start={T0 - 3600}&end={T0}&warning=~:12&for=300")
+    assert api.status_code == 200, api.json
+    cli = _run(quickstart, "latency_threshold", "--start", str(T0 - 3600), "--end", str(T0), "--set", "warning=~:12",
+               "--set", "for=300", "--format", "json")
+    assert api.json == json.loads(cli.output)
+    assert api.json["settings"]["overrides"] == {"warning": "~:12", "for": 300}
+    assert client.get(f"{url}?last=1h&end=2024-05-17T16:53:02Z").json["end"] == T0
+
+
+@pytest.mark.parametrize("query, status, words", [
+    ("", 400, "give start"),
+    (f"start={T0 - 60}&last=1h", 400, "not both"),
+    (f"start={T0}&end={T0 - 60}", 400, "is not after"),
+    (f"start={T0 - 30 * 86400}&end={T0}", 400, "steps of"),
+    (f"start={T0 - 600}&end={T0}&warning=nonsense", 400, "setting warning"),
+    (f"start={T0 - 600}&end={T0}&colour=red", 400, "unknown parameter 'colour'"),
+    ("start=900000&end=903600", 404, "no data"),
+])
+def test_the_api_route_refuses_in_json(quickstart, query, status, words):
+    from scald_monitor.serve import create_app
+
+    answer = create_app(quickstart).test_client().get(f"/api/checks/latency_threshold/backtest?{query}")
+    assert answer.status_code == status and words in answer.json["error"], answer.json
+    assert create_app(quickstart).test_client().get("/api/checks/nope/backtest?last=1h").status_code == 404

@@ -286,6 +286,15 @@ def check_history(check: str):
     return json_response(checks.history(state().cfg, _check_name(check)), cache=NO_CACHE)
 
 
+@bp.get("/checks/<check>/backtest")
+def check_backtest(check: str):
+    """The check replayed over a window (``start``/``end`` or ``last``) with other settings if given
+    (:mod:`.replays`): the document ``scald-monitor backtest --format json`` prints."""
+    from . import replays
+
+    return json_response(replays.answer(state().cfg, _check_name(check), request.args), cache=NO_CACHE)
+
+
 @bp.get("/stats")
 def stats():
     """The block cache's counters (hits, misses, hit ratio, bytes held) and the backend reads it made."""

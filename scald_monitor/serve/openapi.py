@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import __version__
 from ..io.schema import AGGREGATES, LEVELS
-from . import openapi_writes
+from . import openapi_writes, replays
 from .params import MAX_FILTER_SERIES, MAX_POINTS, MAX_RAW_SPAN, MAX_TAG_VALUE, MAX_VALUES, TRANSFORMS
 
 
@@ -244,6 +244,30 @@ SOURCE_HEADER = {"X-Scald-Source": {
     "schema": {"type": "string"}}}
 
 
+_QUERY_TEXT = {"type": "string", "minLength": 1}
+_BACKTEST_PARAMS = [
+    _param("start", "query", "Start of the window: GPS seconds or ISO 8601 UTC (with end).", _QUERY_TEXT),
+    _param("end", "query", "End of the window: GPS seconds or ISO 8601 UTC (default with last: now).", _QUERY_TEXT),
+    _param("last", "query", "Instead of start: the window's length (90m, 12h, 2d), ending at end or now.",
+           _QUERY_TEXT),
+    *(_param(key, "query", f"Try this {key} instead of the configured one (as --set {key}=VALUE).", _QUERY_TEXT)
+      for key in replays.SETTINGS),
+]
+#: The replay's 400s that no schema can say: the window against the check's interval, settings as the file's.
+BACKTEST_RULES: tuple[tuple[str, str], ...] = (
+    ("give start", "a window: start and end, or last (optionally with end)"),
+    ("not both", "start or last, not both"),
+    ("is not after", "end must be after start"),
+    ("steps of", f"at most {replays.MAX_STEPS} steps of the check's interval"),
+    ("not a duration", "last: a duration such as 90m, 12h, 2d"),
+    ("not a time", "start, end: GPS seconds or ISO 8601 UTC"),
+    ("ISO", "start, end: GPS seconds or ISO 8601 UTC"),
+    ("is empty", "a window of positive length"),
+    ("setting ", "every setting must be valid as in the config file (warning/critical: Nagios ranges; for, "
+                 "max_attempts: numbers), the error names it"),
+)
+
+
 def _data_op(summary: str, schema: dict, extra_params: tuple[str, ...] = ()) -> dict:
     ok = _json(schema, "The data (Cache-Control: max-age=10).")
     ok["headers"] = SOURCE_HEADER
@@ -323,6 +347,18 @@ def openapi_document(cfg: Any = None) -> dict:
             "parameters": [_ref("check")],
             "responses": {"200": _json({"$ref": "#/components/schemas/CheckHistory"}, "The changes."),
                           "404": _error("Unknown check.")}}},
+        "/api/checks/{check}/backtest": {"get": {
+            "summary": "The check replayed over a window through the daemon's evaluation and state machine, with "
+                       "other settings if given: the document of scald-monitor backtest --format json "
+                       f"(at most {replays.MAX_STEPS} steps of the check's interval).",
+            "parameters": [_ref("check"), *_BACKTEST_PARAMS],
+            "responses": {"200": _json({"type": "object", "required": ["check", "start", "end", "transitions",
+                                                                       "summary"],
+                                        "additionalProperties": True}, "The replay."),
+                          "400": _error("A bad window or setting (the error names it); also x-parameter-rules."),
+                          "404": _error("Unknown check, or no data in the window."),
+                          "503": _error("The backend cannot be read, or too many replays are running.")},
+            "x-parameter-rules": [{"error_contains": key, "rule": rule} for key, rule in BACKTEST_RULES]}},
         "/api/measurements": {"get": {
             "summary": "Measurements of the backend and of the config, with columns and tags.",
             "parameters": [_ref("backend")],
