@@ -609,6 +609,18 @@ def test_dashboard_in_chromium(tmp_path):
         assert strip["js"][-1]["state"] == ["OK", "WARNING", "CRITICAL", "UNKNOWN"][history["changes"][-1]["state"]]
         assert strip["js"][-1]["state"] in strip["legend"] and "UTC" in strip["axis"]
         assert strip["js"][-1]["state"] in strip["label"] and "UTC" in strip["label"]  # not colour alone
+        # "try thresholds": the check replayed with a critical range every value breaks, drawn under the live strip
+        form = driver.find_element(By.CSS_SELECTOR, "tr.details form.trial")
+        critical = form.find_element(By.NAME, "critical")
+        critical.clear()
+        critical.send_keys("1e9:")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        trial = wait_for(driver, "const s = window.scald.trials['range_bns']; return s && s.length && s",
+                         what="the replayed timeline")
+        assert trial[-1]["state"] == "CRITICAL", trial
+        summary = wait_for(driver, "const e = document.querySelector('tr.details .trial-summary'); "
+                           "return e && e.textContent", what="the replay's summary")
+        assert "CRITICAL" in summary and "notification" in summary
         driver.find_element(By.ID, "board-filter").clear()
         driver.execute_script("const f = document.getElementById('board-filter'); f.value = '';"
                               "f.dispatchEvent(new Event('input'))")

@@ -13,6 +13,7 @@ import { boardCompare, boardMatches, lastChangeUnix, staleness } from "./states.
 import { agoText, numText } from "./text.js";
 import { utcText } from "./time.js";
 import { timeline } from "./timeline.js";
+import { TRIAL_KEYS, TRIAL_WINDOWS, trialChanges, trialSummary, trialUrl } from "./trial.js";
 import { badge, liveBadge, markBadges } from "./widgets.js";
 
 /** What in a details answer means "the history may have changed": the reported state and when it last changed. */
@@ -27,9 +28,11 @@ export function startBoard(env) {
   const tbody = document.getElementById("board-rows");
   if (!tbody) return;
   const board = { sort: "state", dir: 1, filter: "", hidden: new Set(), open: new Set(), details: new Map(),
-    history: new Map(), historyKey: new Map(), inflight: new Set(), checks: null, failing: false, scrolled: false };
+    history: new Map(), historyKey: new Map(), inflight: new Set(), checks: null, failing: false, scrolled: false,
+    trials: new Map() };
   debug.board = board;
   debug.timelines = {};
+  debug.trials = {};
   const hash = decodeURIComponent(location.hash.replace(/^#check-/, ""));
   if (hash && location.hash.startsWith("#check-")) board.open.add(hash);
 
@@ -197,7 +200,8 @@ export function startBoard(env) {
     if (d.source) fact("from", d.source === "status_file" ? "daemon's status file" : d.note || d.source);
     const desc = d.description || doc.ok_txt;
     box.append(h("div", { class: "facts" }, facts), desc ? h("p", { class: "desc" }, String(desc)) : null,
-      timeline(hist, clock.unixNow(), states.names, (segments) => (debug.timelines[c.name] = segments)));
+      timeline(hist, clock.unixNow(), states.names, (segments) => (debug.timelines[c.name] = segments)),
+      trialBox(c.name, set));
 
     const tags = Array.isArray(d.tags) ? d.tags.slice() : [];
     if (tags.length) {
@@ -222,6 +226,49 @@ export function startBoard(env) {
       h("a", { href: checkUrl(ctx.api, c.name, "history") }, "history JSON"), " · ",
       h("a", { href: checkUrl(ctx.api, c.name, "nagios") }, "Nagios status document")));
     return box;
+  }
+
+  /** "Try thresholds": the form (its values kept per check across polls) and the replay drawn under the live
+   *  timeline. Nothing is saved: the config file stays where settings live. */
+  function trialBox(name, set) {
+    if (!board.trials.has(name)) {
+      board.trials.set(name, { form: { last: "6h", warning: set.warning ?? "", critical: set.critical ?? "",
+        for: set.for ? String(set.for) : "" }, doc: null, error: null, busy: false });
+    }
+    const t = board.trials.get(name);
+    const field = (key, label, size) => h("label", {}, `${label} `, h("input", { type: "text", name: key, size,
+      value: t.form[key], "aria-label": `${label} to try`, oninput: (e) => { t.form[key] = e.target.value; } }));
+    const form = h("form", { class: "trial", "data-key": "trial-form", onsubmit: (e) => { e.preventDefault(); runTrial(name); } },
+      h("b", {}, "try thresholds"), " ", ...TRIAL_KEYS.map((k) => field(k, k, k === "for" ? 5 : 9)), " ",
+      h("label", {}, "over the last ", h("select", { name: "last", "aria-label": "window to replay",
+        onchange: (e) => { t.form.last = e.target.value; } },
+      TRIAL_WINDOWS.map((w) => h("option", { value: w, selected: w === t.form.last }, w)))), " ",
+      h("button", { type: "submit", disabled: t.busy }, t.busy ? "replaying…" : "replay"));
+    const out = h("div", { class: "trial-result", "data-key": "trial-result" });
+    if (t.error) out.append(h("span", { class: "err" }, t.error));
+    else if (t.doc) {
+      out.append(timeline(trialChanges(t.doc, clock.gpsToUnix, states.names), clock.gpsToUnix(t.doc.end), states.names,
+        (segments) => (debug.trials[name] = segments), "replayed with these settings"),
+      h("div", { class: "sub trial-summary" }, trialSummary(t.doc)));
+    }
+    return h("div", { class: "trial-box" }, form, out);
+  }
+
+  async function runTrial(name) {
+    const t = board.trials.get(name);
+    if (!t || t.busy) return;
+    t.busy = true;
+    render();
+    try {
+      t.doc = await getJSON(trialUrl(ctx.api, name, t.form));
+      t.error = null;
+    } catch (e) {
+      t.doc = null;
+      t.error = e.message;
+    } finally {
+      t.busy = false;
+      render();
+    }
   }
 
   feed.listen((checks, err) => {

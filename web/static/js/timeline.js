@@ -42,9 +42,9 @@ export function segmentText(seg) {
  * The timeline's element for history `hist` ({changes} | {error} | undefined while loading) at Unix time `now`
  * (the page's clock). `publish(segments)` hands the segments to window.scald.timelines for tests.
  */
-export function timeline(hist, now, stateNames, publish) {
+export function timeline(hist, now, stateNames, publish, title = "state timeline") {
   const box = h("div", { class: "timeline" });
-  const head = h("div", { class: "tl-head" }, h("b", {}, "state timeline"));
+  const head = h("div", { class: "tl-head" }, h("b", {}, title));
   box.append(head);
   if (!hist) {
     head.append(" ", h("span", { class: "muted" }, "loading…"));
