@@ -84,6 +84,8 @@ class DaemonMetrics(NullMetrics):
         self._since = _SecondsSince(self.last)
         r.register(self._since)
         self._tags: dict[str, dict[str, list]] = {}  # check -> expected tag value -> [its state gauge, value]
+        self._own: dict[str, tuple] = {}  # check -> its duration, last, interval and state children
+        self._seen: dict[str, tuple] = {}  # check -> (tag labels, tag states) of the result last published
         self._lock = threading.Lock()
         self.reloaded(True)
 
@@ -91,11 +93,21 @@ class DaemonMetrics(NullMetrics):
                   expected_tags: Iterable[str] | None, failed_backend: str | None) -> None:
         result = status.result
         name = result.check
-        self.duration.labels(name).observe(seconds)
-        self.last.labels(name).set(result.time)
-        self.interval.labels(name).set(interval)
-        self.state.labels(name, "").set(int(result.state))
-        worst = _worst_by_value(result.tags, tag_key, expected_tags)
+        with self._lock:
+            own = self._own.get(name)
+            if own is None:  # labels() takes the metric's lock and builds a key: once per check
+                own = self._own[name] = (self.duration.labels(name), self.last.labels(name),
+                                         self.interval.labels(name), self.state.labels(name, ""))
+        own[0].observe(seconds)
+        own[1].set(result.time)
+        own[2].set(interval)
+        own[3].set(int(result.state))
+        tags = result.tags
+        seen = ([t.label for t in tags], [t.state for t in tags])
+        if self._seen.get(name) == seen:  # the per-tag states as last published: the gauges hold them already
+            return self._count_failure(failed_backend)
+        self._seen[name] = seen
+        worst = _worst_by_value(tags, tag_key, expected_tags)
         with self._lock:
             children = self._tags.setdefault(name, {})
             for gone in [v for v in children if v not in worst]:
@@ -108,6 +120,9 @@ class DaemonMetrics(NullMetrics):
                 if held[1] != state:  # states rarely change: most evaluations set nothing
                     held[0].set(state)
                     held[1] = state
+        self._count_failure(failed_backend)
+
+    def _count_failure(self, failed_backend: str | None) -> None:
         if failed_backend is not None:
             self.backend_errors.labels(failed_backend).inc()
 
@@ -129,8 +144,10 @@ class DaemonMetrics(NullMetrics):
         """Drops the series of checks no longer configured (after a reload), so they do not linger as stale."""
         keep = set(checks)
         with self._lock:
-            for name in [n for n in self._tags if n not in keep]:
-                for value in self._tags.pop(name):
+            for name in [n for n in self._own if n not in keep]:
+                self._own.pop(name)
+                self._seen.pop(name, None)
+                for value in self._tags.pop(name, {}):
                     self.state.remove(name, value)
                 for metric, labels in ((self.state, (name, "")), (self.last, (name,)), (self.interval, (name,)),
                                        (self.duration, (name,))):
@@ -151,11 +168,11 @@ def _worst_by_value(tags: Iterable[Any], tag_key: str | None, expected: Iterable
     """The worst reported state of each expected value of ``tag_key`` among a result's per-tag outcomes (labels
     ``key=value[,key=value]``; a schema with several tags has several series per value). Nothing without expected
     values: the tag label is then bounded by nothing but the data."""
-    from .rules.result import severity
-
     out: dict[str, int] = {}
     if not tag_key or not expected:
         return out
+    rank = _ranks()
+    unknown = rank[3]  # an invalid state ranks as UNKNOWN, as rules.result.severity says
     wanted, prefix = set(expected), f"{tag_key}="
     for tag in tags:
         label = tag.label
@@ -163,9 +180,24 @@ def _worst_by_value(tags: Iterable[Any], tag_key: str | None, expected: Iterable
             value = label[len(prefix):] if label.startswith(prefix) else None
         else:
             value = dict(p.split("=", 1) for p in label.split(",") if "=" in p).get(tag_key)
-        if value in wanted and (value not in out or severity(tag.state) > severity(out[value])):
-            out[value] = int(tag.state)
+        if value in wanted:
+            state = int(tag.state)
+            if value not in out or rank.get(state, unknown) > rank.get(out[value], unknown):
+                out[value] = state
     return out
+
+
+def _ranks() -> dict[int, int]:
+    """state -> severity rank (rules.result.severity as a plain dict: it is asked once per tag per evaluation)."""
+    global _RANKS
+    if _RANKS is None:
+        from .rules.result import state_table
+
+        _RANKS = {row["state"]: row["severity"] for row in state_table()}
+    return _RANKS
+
+
+_RANKS: dict[int, int] | None = None
 
 
 class _SecondsSince:
