@@ -628,3 +628,26 @@ def test_invariants(max_attempts, hold, sequence):
         pairs = [(c["state"], c["state_type"]) for c in history]
         assert all(a != b for a, b in zip(pairs, pairs[1:]))  # one entry per change, never a repeat
         assert [c["time"] for c in history] == sorted(c["time"] for c in history)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from([O, W, C])), min_size=1, max_size=30))
+def test_each_save_writes_every_checks_state_as_it_is_now(tmp_path_factory, steps):
+    """A save after each check re-encodes only the check that changed: what it writes must still be the whole,
+    current state of every check (a reload gives the same snapshots as the store that saved)."""
+    path = tmp_path_factory.mktemp("state") / "state.json"
+    store, policy = StateStore(str(path)), Policy(max_attempts=2)
+    for i, (check, state) in enumerate(steps):
+        store.apply(check, one_tag(state, 100 + 60 * i), policy)
+        store.save()
+        again = StateStore(str(path))
+        again.load()
+        assert again.checks() == store.checks()
+        for name in store.checks():
+            assert again.snapshot(name) == store.snapshot(name), (name, i)
+    store.forget(["a"])
+    store.save()
+    again = StateStore(str(path))
+    again.load()
+    assert again.checks() == [n for n in ("a",) if n in store.checks()]
+    assert set(json.loads(path.read_text())) == {"version", "written", "checks"}

@@ -11,6 +11,7 @@ its check level (label ``""``) only for what no tag says, i.e. while the check c
 """
 from __future__ import annotations
 
+import fnmatch
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -84,16 +85,22 @@ def lookup(acks: list[Ack], downtimes: list[Downtime], check: str, labels: list[
     mine = [a for a in acks if a.check == check and not a.expired(gps)]
     overall = next((a for a in mine if not a.label), None)
     own = {a.label: a for a in mine if a.label}
-    down = active_downtime(downtimes, check, "", gps)
+    # the downtimes naming this check (most name others); one without tags covers every label alike, so it is
+    # looked up once, and only those restricted to tag values are looked up per label
+    downtimes = [d for d in downtimes if any(c == check or fnmatch.fnmatchcase(check, c) for c in d.checks)]
+    down = active_downtime(downtimes, check, "", gps) if downtimes else None
+    tagged = [d for d in downtimes if d.tags is not None]
     if down is not None:
         marks.downtime, marks.downtime_until = down[0].describe(gps), down[1]
     marks.ack = overall
     for label in dict.fromkeys(["", *labels]):
         if label:
-            tag_down = active_downtime(downtimes, check, label, gps)
+            tag_down = active_downtime(tagged, check, label, gps) if tagged else None
+            if down is not None and (tag_down is None or down[1] >= tag_down[1]):
+                tag_down = down
             ack = own.get(label) or overall
             if tag_down is not None:
-                marks.tags_in_downtime[label] = tag_down[0].describe(gps)
+                marks.tags_in_downtime[label] = marks.downtime if tag_down is down else tag_down[0].describe(gps)
             if label in own:
                 marks.tags_acked[label] = own[label]
             covered[label] = (tag_down is not None, ack is not None)
@@ -160,10 +167,11 @@ class Alerting:
         downtimes = self.all_downtimes()
         per_tag = any(label for label in after)
         texts = {t.label: t.text for t in status.result.tags}
-        if self.store is not None:  # clears what Nagios clears (and logs it), before the marks are looked up
+        acks = self._guarded(self.store.acks_of, name) if self.store is not None else None
+        if acks:  # clears what Nagios clears (and logs it), before the marks are looked up
             for label, (hard, _flapping, _since) in after.items():
                 self._guarded(self.store.on_result, name, label, before.get(label, (hard,))[0], hard)
-        acks = self._guarded(self.store.acks_of, name) if self.store is not None else None
+            acks = self._guarded(self.store.acks_of, name)
         marks, covered = lookup(acks or [], downtimes, name, list(after), now)
         if self.notifier is None:
             return marks

@@ -355,6 +355,9 @@ class StateStore:
     def __init__(self, path: str | os.PathLike | None):
         self.path = os.fspath(path) if path is not None else None
         self._checks: dict[str, CheckState] = {}
+        # check -> its entry as JSON text, made when the check last changed: a save after each check re-encodes
+        # that check alone, not every label of every check (at 200 checks x 100 tags, 170 ms per check)
+        self._encoded: dict[str, str] = {}
         self._lock = threading.RLock()
 
     # --- persistence
@@ -367,7 +370,7 @@ class StateStore:
         and the store starts empty (every label HARD OK, so the next results re-alert real problems once).
         """
         with self._lock:
-            self._checks = {}
+            self._checks, self._encoded = {}, {}
             if self.path is None:
                 return
             try:
@@ -411,12 +414,15 @@ class StateStore:
         if self.path is None:
             return
         with self._lock:
-            payload = {
-                "version": FORMAT_VERSION,
-                "written": time.time(),
-                "checks": {name: state.to_dict() for name, state in self._checks.items()},
-            }
-            data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+            entries = []
+            for name, state in self._checks.items():
+                text = self._encoded.get(name)
+                if text is None:
+                    text = self._encoded[name] = json.dumps(state.to_dict(), separators=(",", ":"), allow_nan=False)
+                entries.append(f"{json.dumps(name)}:{text}")
+            # the same document as json.dumps({"version", "written", "checks"}) would write
+            data = (f'{{"version":{json.dumps(FORMAT_VERSION)},"written":{json.dumps(time.time())},'
+                    f'"checks":{{{",".join(entries)}}}}}').encode()
             write_atomic(self.path, data)
 
     # --- the state machine
@@ -437,6 +443,7 @@ class StateStore:
         now = _timestamp(result)
         with self._lock:
             state = self._checks.setdefault(check, CheckState())
+            self._encoded.pop(check, None)
             changes: list[StateChange] = []
             tags: list[TagResult] = []
             effective: list[int] = []
@@ -493,6 +500,7 @@ class StateStore:
         with self._lock:
             for name in [name for name in self._checks if name not in keep]:
                 del self._checks[name]
+                self._encoded.pop(name, None)
 
     def snapshot(self, check: str) -> dict | None:
         """A copy of one check's persisted dict without its change log (``{"check": {...}, "tags": {...}}``; see
@@ -538,6 +546,7 @@ class StateStore:
             state = self._checks.get(check)
             if state is None:
                 return
+            self._encoded.pop(check, None)
             for label, entry, times in [(check, state.check, results),
                                         *((f"{check}[{lb}]", e, with_tags) for lb, e in state.tags.items())]:
                 for _ in range(min(times, HISTORY_LENGTH)):
