@@ -266,16 +266,11 @@ def _lifecycle_store(cfg):
 def _tag_label(cfg, check: str, tags: tuple[str, ...]) -> str:
     """--tag k=v (repeatable) as the rules' label of CHECK ("job=0003,ifo=H1", in its measurement's tag order
     whatever the order given); exit 2 for a malformed one or a tag the measurement does not have."""
-    from .lifecycle.windows import tag_label
+    from .lifecycle.windows import tag_label, tag_pairs
 
-    given: dict[str, str] = {}
-    for tag in tags:
-        name, eq, value = tag.partition("=")
-        if not eq or not name:
-            raise click.BadParameter(f"{tag!r}: expected NAME=VALUE", param_hint="--tag")
-        given[name] = value
-    spec = cfg.schemas.get(cfg.checks[check].schema) if check in cfg.checks else None
     try:
+        given = tag_pairs(tags)
+        spec = cfg.schemas.get(cfg.checks[check].schema) if check in cfg.checks else None
         return tag_label(spec.tags if spec is not None else tuple(given), given)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--tag") from None
@@ -390,9 +385,8 @@ def downtime_list_cmd(config_path: str, fmt: str) -> None:
     now = gps_now()
     store = _lifecycle_store(cfg) if cfg.outputs.get("state_file") else None
     rows = [("config", d) for d in cfg.downtimes] + [("ad hoc", d) for d in (store.downtimes() if store else [])]
-    if fmt == "json":
-        click.echo(json.dumps([{"source": src, **d.to_dict(), "active": d.active(now), "until": d.until(now)}
-                               for src, d in rows], default=str))
+    if fmt == "json":  # the API's GET /api/downtimes entries
+        click.echo(json.dumps([{"source": src, **d.view(now)} for src, d in rows]))
         return
     for src, d in rows:
         ident = f"#{d.id}" if d.id is not None else (d.name or "-")
@@ -416,14 +410,22 @@ def token_group() -> None:
     """Bearer tokens for scald serve's write routes (serve.tokens_file; kept hashed)."""
 
 
-def _tokens_file(cfg):
+def _on_tokens(config_path: str, action: str, *args: str):
+    """``(the config's TokenFile, what its ``action`` returned)``; exit 2 without serve.tokens_file or when the
+    file or the name is refused (TokenFileError is a ValueError), naming the problem."""
     from .lifecycle.tokens import TokenFile
 
+    cfg = load_config_or_exit(config_path)
     path = cfg.serve.get("tokens_file")
     if not path:
         click.echo(f"{cfg.path}: serve.tokens_file is not set: name the file the tokens are kept in", err=True)
         sys.exit(2)
-    return TokenFile(path)
+    tokens = TokenFile(path)
+    try:
+        return tokens, getattr(tokens, action)(*args)
+    except ValueError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
 
 
 @token_group.command("add")
@@ -431,15 +433,7 @@ def _tokens_file(cfg):
 @click.argument("name")
 def token_add_cmd(config_path: str, name: str) -> None:
     """Make a token for NAME (who writes, in every log line) and print it: the only time it is shown."""
-    from .lifecycle.tokens import TokenFileError
-
-    cfg = load_config_or_exit(config_path)
-    tokens = _tokens_file(cfg)
-    try:
-        token = tokens.add(name)
-    except (TokenFileError, ValueError) as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
+    tokens, token = _on_tokens(config_path, "add", name)
     click.echo(token)
     click.echo(f"token {name!r} added to {tokens.path} (kept hashed: copy it now; send it as "
                "'Authorization: Bearer TOKEN')", err=True)
@@ -449,15 +443,7 @@ def token_add_cmd(config_path: str, name: str) -> None:
 @config_option()
 def token_list_cmd(config_path: str) -> None:
     """The names of the tokens (the tokens themselves are not kept)."""
-    from .lifecycle.tokens import TokenFileError
-
-    tokens = _tokens_file(load_config_or_exit(config_path))
-    try:
-        names = tokens.names()
-    except TokenFileError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-    for name in names:
+    for name in _on_tokens(config_path, "names")[1]:
         click.echo(name)
 
 
@@ -466,14 +452,7 @@ def token_list_cmd(config_path: str) -> None:
 @click.argument("name")
 def token_remove_cmd(config_path: str, name: str) -> None:
     """Revoke NAME's token (scald serve stops taking it within a request)."""
-    from .lifecycle.tokens import TokenFileError
-
-    tokens = _tokens_file(load_config_or_exit(config_path))
-    try:
-        removed = tokens.remove(name)
-    except TokenFileError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
+    tokens, removed = _on_tokens(config_path, "remove", name)
     if not removed:
         click.echo(f"no token named {name!r} in {tokens.path}", err=True)
         sys.exit(1)

@@ -207,6 +207,18 @@ def test_a_revoked_token_stops_working_without_a_restart(site):
     assert client.delete("/api/downtimes/1", headers=auth(other)).status_code == 200
 
 
+def test_a_vanished_tokens_file_is_logged_once_and_the_tokens_read_stay(site, tmp_path, caplog):
+    _, token, client = site
+    caplog.set_level(logging.ERROR, logger="scald_monitor.lifecycle.tokens")
+    (tmp_path / "tokens").unlink()
+    for _ in range(3):
+        answer = client.post("/api/checks/latency_max/ack", json={"comment": "x"}, headers=auth(token))
+        assert answer.status_code == 201, answer.json
+    assert [r.getMessage() for r in caplog.records if "no such file" in r.getMessage()] == [
+        f"{tmp_path / 'tokens'}: no such file (scald-monitor token add NAME creates it) (the tokens read before stay "
+        "in use)"]
+
+
 def test_the_real_server_takes_a_write_over_http(tmp_path):
     cfg_path = write(tmp_path)
     token = token_add(cfg_path, "ops")

@@ -11,7 +11,6 @@ its check level (label ``""``) only for what no tag says, i.e. while the check c
 """
 from __future__ import annotations
 
-import fnmatch
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -87,7 +86,7 @@ def lookup(acks: list[Ack], downtimes: list[Downtime], check: str, labels: list[
     own = {a.label: a for a in mine if a.label}
     # the downtimes naming this check (most name others); one without tags covers every label alike, so it is
     # looked up once, and only those restricted to tag values are looked up per label
-    downtimes = [d for d in downtimes if any(c == check or fnmatch.fnmatchcase(check, c) for c in d.checks)]
+    downtimes = [d for d in downtimes if d.names(check)]
     down = active_downtime(downtimes, check, "", gps) if downtimes else None
     tagged = [d for d in downtimes if d.tags is not None]
     if down is not None:
@@ -165,8 +164,6 @@ class Alerting:
         now = unix_to_gps(status.result.time)
         name = check.name
         downtimes = self.all_downtimes()
-        per_tag = any(label for label in after)
-        texts = {t.label: t.text for t in status.result.tags}
         acks = self._guarded(self.store.acks_of, name) if self.store is not None else None
         if acks:  # clears what Nagios clears (and logs it), before the marks are looked up
             for label, (hard, _flapping, _since) in after.items():
@@ -176,6 +173,8 @@ class Alerting:
         if self.notifier is None:
             return marks
         text = "\n".join(status.result.long_text)  # a property that sorts the tags: once per check, not per label
+        per_tag = any(label for label in after)
+        texts = {t.label: t.text for t in status.result.tags}
         for label, (hard, flapping, since) in after.items():
             down, ack = covered[label]
             state = hard

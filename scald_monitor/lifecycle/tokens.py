@@ -67,6 +67,7 @@ class TokenFile:
         self._ident: tuple | None = None
         self._tokens: dict[str, str] = {}
         self._bad: tuple | None = None
+        self._logged: str | None = None
 
     def load(self) -> dict[str, str]:
         """Read the file now (raises :class:`TokenFileError`); what ``scald serve`` does before it starts."""
@@ -94,9 +95,12 @@ class TokenFile:
         try:
             self.load()
         except TokenFileError as exc:
-            if ident != self._bad or ident is None:
+            if str(exc) != self._logged:  # once per problem, not once per request (a missing file has no ident)
+                self._logged = str(exc)
                 log.error("%s (the tokens read before stay in use)", exc)
             self._bad = ident
+        else:
+            self._logged = None
 
     def verify(self, token: str) -> str | None:
         """The name of ``token``'s entry, or None. Every entry is compared (constant time each), so the answer

@@ -33,7 +33,7 @@ from ..timeutil import gps_to_iso, gps_to_unix, iso_to_gps, unix_to_gps
 
 __all__ = [
     "DAYS", "Downtime", "active_downtime", "parse_downtime", "parse_downtimes", "parse_duration", "parse_label",
-    "parse_time", "tag_label",
+    "parse_time", "tag_label", "tag_pairs",
 ]
 
 WEEK = 7 * 86400
@@ -77,6 +77,10 @@ class Downtime:
     __hash__ = None  # type: ignore[assignment]
 
     # -------------------------------------------------------------------------------------------- scope
+    def names(self, check: str) -> bool:
+        """Is ``check`` one of this downtime's checks (a name, or a shell pattern it fits), whatever the tags?"""
+        return any(c == check or fnmatch.fnmatchcase(check, c) for c in self.checks)
+
     def matches(self, check: str, tags: Mapping[str, str] | str | None = None) -> bool:
         """Does this downtime cover ``check`` (for the tag values ``tags``: a mapping or a tag label such as
         ``"job=0003,ifo=H1"``; ``None``/``""`` = the check as a whole)?
@@ -85,7 +89,7 @@ class Downtime:
         values covers only labels that carry one of the allowed values for every restricted tag name, so it never
         covers the check as a whole: the rest of the check's tags may still be failing.
         """
-        if not any(c == check or fnmatch.fnmatchcase(check, c) for c in self.checks):
+        if not self.names(check):
             return False
         if self.tags is None:
             return True
@@ -174,6 +178,14 @@ class Downtime:
             if value:
                 d[key] = value
         return d
+
+    def view(self, gps: float) -> dict[str, Any]:
+        """What the CLI's ``downtime list --format json`` and the API show: :meth:`to_dict`, whether it holds at
+        ``gps`` and until when (null when it does not; ``endless`` for a weekly one covering the whole week)."""
+        until = self.until(gps)
+        endless = until is not None and math.isinf(until)
+        return {**self.to_dict(), "active": self.active(gps), "until": None if endless else until,
+                "endless": endless}
 
 
 # ------------------------------------------------------------------------------------------------ parsing
@@ -309,6 +321,18 @@ def parse_label(label: str | None) -> dict[str, str]:
         if "=" in part:
             k, v = part.split("=", 1)
             out[k] = v
+    return out
+
+
+def tag_pairs(items: Iterable[str]) -> dict[str, str]:
+    """``NAME=VALUE`` texts (the CLI's ``--tag``, the API's ``?tag=``) → ``{name: value}``; ValueError naming a
+    malformed one."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise ValueError(f"{item!r}: expected NAME=VALUE")
+        out[name] = value
     return out
 
 

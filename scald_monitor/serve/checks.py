@@ -138,8 +138,27 @@ def summary(cfg: Config, evaluator: Evaluator, name: str, now: float | None = No
     return _entry(cfg, name, answer(cfg, evaluator, name, now), store)
 
 
+def marks(cfg: Config, store: Any, name: str, labels: list[str], now: float | None = None) -> dict[str, Any]:
+    """A check's acknowledgement and downtime now, read live from the lifecycle file ``store`` and the config (a
+    write shows at the board's next poll, not at the daemon's next evaluation), by the daemon's rule."""
+    from ..lifecycle.alerting import lookup
+    from ..timeutil import gps_now
+
+    now = gps_now() if now is None else now
+    acks = store.acks_of(name) if store is not None else []
+    downtimes = list(cfg.downtimes) + (store.downtimes() if store is not None else [])
+    found, _ = lookup(acks, downtimes, name, labels, now)
+    until = found.downtime_until
+    return {
+        "acknowledgement": found.ack.to_dict() if found.ack is not None else None,
+        "downtime": ({"text": found.downtime, "until": None if until is None or math.isinf(until) else until}
+                     if found.downtime else None),
+        "tags_acknowledged": len(found.tags_acked),
+        "tags_in_downtime": len(found.tags_in_downtime),
+    }
+
+
 def _entry(cfg: Config, name: str, ans: Answer, store: Any = None) -> dict:
-    from .writes import marks
     check = cfg.checks[name]
     spec = cfg.schemas.get(check.schema)
     doc, verdict = ans.doc, ans.verdict

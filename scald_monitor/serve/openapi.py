@@ -16,6 +16,7 @@ from typing import Any
 from .. import __version__
 from ..io.schema import AGGREGATES, LEVELS
 from . import openapi_writes, replays
+from .openapi_answers import error_answer as _error, json_answer as _json
 from .params import MAX_FILTER_SERIES, MAX_POINTS, MAX_RAW_SPAN, MAX_TAG_VALUE, MAX_VALUES, TRANSFORMS
 
 
@@ -214,14 +215,6 @@ SCHEMAS: dict[str, dict] = {
                                "directly."}}},
         "settings": {"type": "object", "additionalProperties": True}}},
 }
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _error(description: str) -> dict:
-    return _json({"$ref": "#/components/schemas/Error"}, description)
 
 
 _ERRORS_DATA = {

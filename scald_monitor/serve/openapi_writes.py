@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..lifecycle.windows import MAX_GPS
+from .openapi_answers import error_answer as _error, json_answer as _json
 from .writes import MAX_AUTHOR, MAX_BODY, MAX_COMMENT
 
 #: No control characters but tab; at least one character that is not white space (a comment says why).
@@ -91,14 +92,6 @@ SCHEMAS: dict[str, dict] = {
 
 SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer", "description": "A token from "
                                "`scald-monitor token add NAME` (serve.tokens_file)."}}
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _error(description: str) -> dict:
-    return _json({"$ref": "#/components/schemas/Error"}, description)
 
 
 _REFUSED = {

@@ -20,8 +20,7 @@ from typing import Any, Callable
 
 from flask import Blueprint, request
 
-from ..lifecycle.alerting import lookup
-from ..lifecycle.windows import tag_label
+from ..lifecycle.windows import tag_label, tag_pairs
 from ..timeutil import gps_now
 from .errors import NO_CACHE, ApiError, error_response, json_response
 
@@ -37,9 +36,11 @@ REALM = 'Bearer realm="scald-monitor"'
 
 
 def _state():
-    from .api import state
+    """The app's ServeState (:func:`.api.state`; imported here, when asked: api -> openapi -> openapi_writes ->
+    this module would be a cycle at import time)."""
+    from .api import state as serve_state
 
-    return state()
+    return serve_state()
 
 
 def _unauthorized(message: str, error: str | None = None):
@@ -152,13 +153,10 @@ def _label(check: Any, tags: Any) -> str:
 
 def _query_tags() -> dict[str, str]:
     """``?tag=NAME=VALUE`` (repeatable), as the CLI's ``--tag``."""
-    out: dict[str, str] = {}
-    for item in request.args.getlist("tag"):
-        name, eq, value = item.partition("=")
-        if not eq or not name:
-            raise ApiError(400, f"tag {item!r}: expected NAME=VALUE")
-        out[name] = value
-    return out
+    try:
+        return tag_pairs(request.args.getlist("tag"))
+    except ValueError as exc:
+        raise ApiError(400, f"tag {exc}") from None
 
 
 def _logged(token: str, author: str, what: str) -> None:
@@ -207,25 +205,15 @@ def unack(token: str, check: str):
 # ---------------------------------------------------------------------------------------------- downtimes
 
 
-def downtime_view(d: Any, now: float) -> dict[str, Any]:
-    """A downtime as the API shows it: its fields, whether it holds now and until when (GPS; null when it does
-    not hold now; ``endless`` for a weekly downtime covering the whole week)."""
-    until = d.until(now)
-    endless = until is not None and math.isinf(until)
-    return {**d.to_dict(), "active": d.active(now), "until": None if endless else until, "endless": endless}
-
-
-def downtime_entries(cfg: Any, store: Any, now: float) -> list[dict[str, Any]]:
-    """The config's downtimes and the ad hoc ones (``source``: "config" or "ad hoc")."""
-    rows = [("config", d) for d in cfg.downtimes] + [("ad hoc", d) for d in (store.downtimes() if store else [])]
-    return [{"source": source, **downtime_view(d, now)} for source, d in rows]
-
-
 @bp.get("/downtimes")
 def downtimes():
-    """Every downtime: the config's and the ad hoc ones (read route: open as the others)."""
+    """Every downtime: the config's and the ad hoc ones (read route: open as the others), as the CLI's
+    ``downtime list --format json`` shows them (:meth:`.Downtime.view`)."""
     st = _state()
-    return json_response(downtime_entries(st.cfg, st.lifecycle, gps_now()), cache=NO_CACHE)
+    now = gps_now()
+    rows = [("config", d) for d in st.cfg.downtimes] + [("ad hoc", d) for d in
+                                                         (st.lifecycle.downtimes() if st.lifecycle else [])]
+    return json_response([{"source": source, **d.view(now)} for source, d in rows], cache=NO_CACHE)
 
 
 @bp.post("/downtimes")
@@ -255,7 +243,7 @@ def add_downtime(token: str):
     except (OSError, ValueError) as exc:
         raise _refused(exc, "downtime.") from None
     _logged(token, author, f"downtime #{made.id} of {', '.join(names)}")
-    return json_response({"downtime": {"source": "ad hoc", **downtime_view(made, gps_now())}}, status=201,
+    return json_response({"downtime": {"source": "ad hoc", **made.view(gps_now())}}, status=201,
                          cache=NO_CACHE)
 
 
@@ -273,23 +261,3 @@ def remove_downtime(token: str, ident: str):
         raise ApiError(404, f"no ad hoc downtime {ident!r}")
     _logged(token, token, f"downtime #{ident} removed")
     return json_response({"removed": ident}, cache=NO_CACHE)
-
-
-# -------------------------------------------------------------------------------------- marks for reading
-
-
-def marks(cfg: Any, store: Any, name: str, labels: list[str], now: float | None = None) -> dict[str, Any]:
-    """What ``/api/checks`` says of a check's acknowledgement and downtime now, read live (a write shows at the
-    board's next poll, not at the daemon's next evaluation): the same rule as the daemon's outputs."""
-    now = gps_now() if now is None else now
-    acks = store.acks_of(name) if store is not None else []
-    downtimes = list(cfg.downtimes) + (store.downtimes() if store is not None else [])
-    found, _ = lookup(acks, downtimes, name, labels, now)
-    until = found.downtime_until
-    return {
-        "acknowledgement": found.ack.to_dict() if found.ack is not None else None,
-        "downtime": ({"text": found.downtime, "until": None if until is None or math.isinf(until) else until}
-                     if found.downtime else None),
-        "tags_acknowledged": len(found.tags_acked),
-        "tags_in_downtime": len(found.tags_in_downtime),
-    }
