@@ -134,12 +134,9 @@ def _store():
 
 
 def _check(name: str):
-    from .checks import known
+    from .api import _check_name  # the read routes' 404 for an unknown check
 
-    cfg = _state().cfg
-    if not known(cfg, name):
-        raise ApiError(404, f"unknown check {name!r}")
-    return cfg.checks[name]
+    return _state().cfg.checks[_check_name(name)]
 
 
 def _label(check: Any, tags: Any) -> str:
